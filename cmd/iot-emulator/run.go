@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iot-emulator/iot-emulator/emulator"
+	"github.com/iot-emulator/iot-emulator/fixtures"
+	"github.com/iot-emulator/iot-emulator/store"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=…".
+var version = ""
+
+// errUsage means the flag package already told the user what was wrong.
+var errUsage = errors.New("usage")
+
+// envPrefix prefixes the environment variable of every flag.
+const envPrefix = "IOT_EMULATOR_"
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// options is the parsed command line.
+type options struct {
+	addr, db, fixtures, progression, auth, throttle, admin string
+	logFormat, logLevel, region                            string
+	checkDelay, createDelay, timestampWindow               time.Duration
+	qps                                                    qpsFlag
+	qpsScale                                               float64
+	throttleStatus, businessErrorStatus, journalSize       int
+	successLists, showVersion                              bool
+}
+
+// qpsFlag collects repeatable --qps Action=N.
+type qpsFlag map[string]float64
+
+func (q qpsFlag) String() string {
+	var parts []string
+	for k, v := range q {
+		parts = append(parts, k+"="+strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Set takes Action=N, or several separated by commas (the env var form).
+func (q qpsFlag) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(part, "=")
+		n, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil || n < 0 {
+			return fmt.Errorf("want Action=N with N >= 0, got %q", part)
+		}
+		found := false
+		for _, a := range emulator.Actions() {
+			found = found || a.Name == name
+		}
+		if !found {
+			return fmt.Errorf("unknown action %q", name)
+		}
+		q[name] = n
+	}
+	return nil
+}
+
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("iot-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.qps = qpsFlag{}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (0.0.0.0:8080 inside a container)")
+	fs.StringVar(&o.db, "db", "", "SQLite database file; empty keeps state in memory")
+	fs.StringVar(&o.fixtures, "fixtures", "", "fixture file to load instead of the embedded default")
+	fs.DurationVar(&o.checkDelay, "check-delay", 500*time.Millisecond, "how long a batch stays in CHECK under the delay progression")
+	fs.DurationVar(&o.createDelay, "create-delay", time.Second, "how long a batch stays in CREATE under the delay progression")
+	fs.StringVar(&o.progression, "batch-progression", "delay", "batch timing: immediate, delay, manual or polls:N")
+	fs.StringVar(&o.auth, "auth", "strict", "strict: fixture accounts and valid signatures only; loose: any AccessKeyId, signature not checked")
+	fs.StringVar(&o.throttle, "throttle", "on", "per-account, per-action QPS limits: on or off")
+	fs.Var(o.qps, "qps", "override one action's QPS limit, Action=N (repeatable; 0 = unlimited)")
+	fs.Float64Var(&o.qpsScale, "qps-scale", 1, "multiply every QPS limit by this factor")
+	fs.IntVar(&o.throttleStatus, "throttle-status", 400, "HTTP status of Throttling.User answers: 400 or 429")
+	fs.IntVar(&o.businessErrorStatus, "business-error-status", 200, "HTTP status of Success=false business errors: 200 (documented) or 400")
+	fs.BoolVar(&o.successLists, "success-lists", false, "list every name in ValidList of CHECK_SUCCESS/CREATE_SUCCESS (the metadata demo) instead of an empty list")
+	fs.DurationVar(&o.timestampWindow, "timestamp-window", 15*time.Minute, "how far Timestamp/x-acs-date may be from the server clock")
+	fs.StringVar(&o.admin, "admin", "on", "admin API under /_emulator/: on or off (health stays on)")
+	fs.IntVar(&o.journalSize, "journal-size", 1000, "how many requests the request journal keeps")
+	fs.StringVar(&o.region, "region", "cn-shanghai", "region reported in device details")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: iot-emulator [flags]\n       iot-emulator healthcheck [--url URL]\n\nEvery flag can also be set with an environment variable %s<FLAG> (flag wins).\n\nFlags:\n", envPrefix)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+		fmt.Fprintf(stderr, "\nQPS limits in force by default (per account and action):\n")
+		for _, a := range emulator.Actions() {
+			fmt.Fprintf(stderr, "  %-32s %g\n", a.Name, a.QPS)
+		}
+	}
+	return fs
+}
+
+// parseOptions reads flags, then fills every flag not given on the command
+// line from its environment variable.
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, e)
+			}
+		}
+	})
+	return o, err
+}
+
+func (o *options) config(stderr io.Writer) (emulator.Config, error) {
+	cfg := emulator.DefaultConfig()
+	var err error
+	if cfg.Progression, err = emulator.ParseProgression(o.progression); err != nil {
+		return cfg, fmt.Errorf("--batch-progression: %w", err)
+	}
+	if o.fixtures != "" {
+		if cfg.Fixtures, err = fixtures.Load(o.fixtures); err != nil {
+			return cfg, err
+		}
+	}
+	onOff := func(name, v string) (bool, error) {
+		switch strings.ToLower(v) {
+		case "on", "true", "1", "yes":
+			return true, nil
+		case "off", "false", "0", "no":
+			return false, nil
+		}
+		return false, fmt.Errorf("--%s: want on or off, got %q", name, v)
+	}
+	if cfg.Throttle, err = onOff("throttle", o.throttle); err != nil {
+		return cfg, err
+	}
+	if cfg.Admin, err = onOff("admin", o.admin); err != nil {
+		return cfg, err
+	}
+	switch o.auth {
+	case emulator.AuthStrict, emulator.AuthLoose:
+		cfg.Auth = o.auth
+	default:
+		return cfg, fmt.Errorf("--auth: want strict or loose, got %q", o.auth)
+	}
+	switch {
+	case o.checkDelay < 0 || o.createDelay < 0:
+		return cfg, errors.New("--check-delay and --create-delay must not be negative")
+	case o.qpsScale <= 0:
+		return cfg, errors.New("--qps-scale must be positive")
+	case o.throttleStatus != 400 && o.throttleStatus != 429:
+		return cfg, errors.New("--throttle-status: want 400 or 429")
+	case o.businessErrorStatus < 200 || o.businessErrorStatus > 599:
+		return cfg, errors.New("--business-error-status: want an HTTP status")
+	case o.journalSize < 0:
+		return cfg, errors.New("--journal-size must not be negative")
+	case o.timestampWindow <= 0:
+		return cfg, errors.New("--timestamp-window must be positive")
+	}
+	cfg.CheckDelay, cfg.CreateDelay = o.checkDelay, o.createDelay
+	cfg.QPS, cfg.QPSScale = o.qps, o.qpsScale
+	cfg.ThrottleStatus, cfg.BusinessErrorStatus = o.throttleStatus, o.businessErrorStatus
+	cfg.SuccessLists, cfg.TimestampWindow = o.successLists, o.timestampWindow
+	cfg.JournalSize, cfg.Region = o.journalSize, o.region
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level: %v", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	default:
+		return cfg, fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+	}
+	return cfg, nil
+}
+
+// Version returns the stamped version, or the module version when built
+// with go install, or "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// run is the whole program: main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
+	o, err := parseOptions(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, "iot-emulator", Version())
+		return nil
+	}
+	cfg, err := o.config(stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, o, cfg, stdout)
+}
+
+func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	st, err := store.Open(ctx, o.db, nil)
+	if err != nil {
+		return fmt.Errorf("database %q: %w", o.db, err)
+	}
+	defer st.Close()
+	srv := emulator.New(cfg, st)
+	if o.db == "" || isEmpty(ctx, st) {
+		if err := srv.Seed(ctx); err != nil {
+			return err
+		}
+	} else if err := srv.MarkReady(ctx); err != nil {
+		return err
+	}
+	srv.Start(context.WithoutCancel(ctx))
+	defer srv.Close()
+
+	hs := &http.Server{Handler: srv.Handler(), MaxHeaderBytes: emulator.MaxHeaderBytes, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	where := "in-memory SQLite (lost on exit; --db PATH keeps it)"
+	if o.db != "" {
+		where = "SQLite file " + o.db
+	}
+	var keys []string
+	for _, a := range cfg.Fixtures.Accounts {
+		for _, p := range a.Products {
+			keys = append(keys, p.ProductKey)
+		}
+	}
+	acct := cfg.Fixtures.Accounts[0]
+	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), ln.Addr())
+	fmt.Fprintf(stdout, "credentials: AccessKeyId=%s AccessKeySecret=%s\n", acct.AccessKeyID, acct.AccessKeySecret)
+	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
+	fmt.Fprintf(stdout, "state: %s\n", where)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain in-flight requests, then let the worker commit what it is
+	// settling (deferred Close) before the store closes.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// isEmpty reports whether a file database has no accounts yet, so a restart
+// keeps its state instead of re-seeding over it.
+func isEmpty(ctx context.Context, st *store.Store) bool {
+	accts, err := st.Accounts(ctx)
+	return err == nil && len(accts) == 0
+}
+
+// healthcheck exits 0 when the emulator at --url answers its health check.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := getenv(envName("addr"))
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	url := fs.String("url", "", "health URL or base URL (default http://<--addr>/_emulator/health, env "+envName("addr")+")")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	target := *url
+	if target == "" {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+		target = "http://" + addr
+	}
+	if !strings.Contains(strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://"), "/_emulator/") {
+		target = strings.TrimRight(target, "/") + "/_emulator/health"
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck %s: HTTP %d %s", target, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(string(body)))
+	return nil
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Device is one device of a product. Names are unique within the product,
+// whichever API created the device.
+type Device struct {
+	AccessKeyID  string
+	ProductKey   string
+	DeviceName   string
+	DeviceSecret string
+	DeviceID     string
+	IotID        string
+	Nickname     string
+	Status       string
+	ApplyID      int64
+	Created      time.Time
+	Modified     time.Time
+}
+
+const deviceCols = `access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, COALESCE(apply_id,0), created_ms, modified_ms`
+
+func scanDevice(sc interface{ Scan(...any) error }) (Device, error) {
+	var d Device
+	var c, m int64
+	err := sc.Scan(&d.AccessKeyID, &d.ProductKey, &d.DeviceName, &d.DeviceSecret, &d.DeviceID, &d.IotID, &d.Nickname, &d.Status, &d.ApplyID, &c, &m)
+	d.Created, d.Modified = msTime(c), msTime(m)
+	return d, err
+}
+
+func collectDevices(rows *sql.Rows, err error) ([]Device, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// fillDevice mints what the caller left empty.
+func (s *Store) fillDevice(d *Device) {
+	if d.DeviceName == "" {
+		d.DeviceName = NewDeviceName()
+	}
+	if d.DeviceSecret == "" {
+		d.DeviceSecret = NewDeviceSecret()
+	}
+	if d.DeviceID == "" || d.IotID == "" {
+		id, iot := newDeviceIDs()
+		if d.DeviceID == "" {
+			d.DeviceID = id
+		}
+		if d.IotID == "" {
+			d.IotID = iot
+		}
+	}
+	if d.Status == "" {
+		d.Status = "UNACTIVE"
+	}
+	if d.Created.IsZero() {
+		d.Created = s.now()
+	}
+	d.Created = msTime(d.Created.UnixMilli())
+	d.Modified = d.Created
+}
+
+func insertDevice(ctx context.Context, tx *sql.Tx, d Device) error {
+	var apply any
+	if d.ApplyID != 0 {
+		apply = d.ApplyID
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO devices(access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, apply_id, created_ms, modified_ms)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, d.AccessKeyID, d.ProductKey, d.DeviceName, d.DeviceSecret, d.DeviceID, d.IotID, d.Nickname, d.Status, apply,
+		d.Created.UnixMilli(), d.Modified.UnixMilli())
+	if isUnique(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// CreateDevice stores one device, generating what is empty (name, secret,
+// ids). ErrConflict when the name is taken in the product.
+func (s *Store) CreateDevice(ctx context.Context, d Device) (Device, error) {
+	s.fillDevice(&d)
+	err := s.tx(ctx, func(tx *sql.Tx) error { return insertDevice(ctx, tx, d) })
+	return d, err
+}
+
+// DeviceByName returns a device by product and name, or ErrNotFound.
+func (s *Store) DeviceByName(ctx context.Context, accessKeyID, productKey, name string) (Device, error) {
+	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND product_key=? AND device_name=?`, accessKeyID, productKey, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	return d, err
+}
+
+// DeviceByIotID returns a device of the account by IotId, or ErrNotFound.
+func (s *Store) DeviceByIotID(ctx context.Context, accessKeyID, iotID string) (Device, error) {
+	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND iot_id=?`, accessKeyID, iotID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	return d, err
+}
+
+// DevicePage lists a product's devices newest first with the total.
+func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, offset, limit int) ([]Device, int, error) {
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND product_key=?
+		ORDER BY created_ms DESC, seq DESC LIMIT ? OFFSET ?`, accessKeyID, productKey, limit, offset))
+	return out, total, err
+}
+
+// DeleteDevice removes a device, freeing its name.
+func (s *Store) DeleteDevice(ctx context.Context, accessKeyID, iotID string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM devices WHERE access_key_id=? AND iot_id=?`, accessKeyID, iotID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

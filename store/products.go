@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Product is an IoT product owned by one account in one instance.
+type Product struct {
+	AccessKeyID         string
+	InstanceID          string
+	ProductKey          string
+	ProductName         string
+	ProductSecret       string
+	NodeType            int
+	DataFormat          int
+	Description         string
+	AuthType            string
+	Id2                 bool
+	ProtocolType        string
+	NetType             string
+	AliyunCommodityCode string
+	CategoryKey         string
+	ValidateType        int
+	Created             time.Time
+	// DeviceCount is filled on reads.
+	DeviceCount int
+}
+
+const productCols = `p.access_key_id, p.instance_id, p.product_key, p.product_name, p.product_secret, p.node_type, p.data_format,
+	p.description, p.auth_type, p.id2, p.protocol_type, p.net_type, p.commodity_code, p.category_key, p.validate_type, p.created_ms,
+	(SELECT COUNT(*) FROM devices d WHERE d.access_key_id=p.access_key_id AND d.product_key=p.product_key)`
+
+func scanProduct(sc interface{ Scan(...any) error }) (Product, error) {
+	var p Product
+	var ms int64
+	err := sc.Scan(&p.AccessKeyID, &p.InstanceID, &p.ProductKey, &p.ProductName, &p.ProductSecret, &p.NodeType, &p.DataFormat,
+		&p.Description, &p.AuthType, &p.Id2, &p.ProtocolType, &p.NetType, &p.AliyunCommodityCode, &p.CategoryKey, &p.ValidateType, &ms, &p.DeviceCount)
+	p.Created = msTime(ms)
+	return p, err
+}
+
+// CreateProduct stores a new product. Empty ProductKey and ProductSecret are
+// generated; a zero Created is stamped now. ErrConflict when the name is
+// taken in the account and instance, or the key in the account.
+func (s *Store) CreateProduct(ctx context.Context, p Product) (Product, error) {
+	if p.ProductKey == "" {
+		p.ProductKey = NewProductKey()
+	}
+	if p.ProductSecret == "" {
+		p.ProductSecret = NewProductSecret()
+	}
+	if p.AuthType == "" {
+		p.AuthType = "secret"
+	}
+	if p.AliyunCommodityCode == "" {
+		p.AliyunCommodityCode = "iothub"
+	}
+	if p.NetType == "" {
+		p.NetType = "WIFI"
+	}
+	if p.Created.IsZero() {
+		p.Created = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
+		data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
+		p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
+		p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
+	if isUnique(err) {
+		return p, ErrConflict
+	}
+	p.Created = msTime(p.Created.UnixMilli())
+	return p, err
+}
+
+// Product returns the account's product, or ErrNotFound.
+func (s *Store) Product(ctx context.Context, accessKeyID, productKey string) (Product, error) {
+	p, err := scanProduct(s.db.QueryRowContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? AND p.product_key=?`, accessKeyID, productKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	return p, err
+}
+
+// ProductPage lists an account's products in one instance, newest first,
+// optionally filtered by commodity code, with the total before paging.
+func (s *Store) ProductPage(ctx context.Context, accessKeyID, instanceID, commodity string, offset, limit int) ([]Product, int, error) {
+	where := ` FROM products p WHERE p.access_key_id=? AND p.instance_id=? AND (?='' OR p.commodity_code=?)`
+	args := []any{accessKeyID, instanceID, commodity, commodity}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+where+` ORDER BY p.created_ms DESC, p.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, p)
+	}
+	return out, total, rows.Err()
+}
+
+// Products lists every product of an account (all instances), oldest first.
+func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? ORDER BY p.seq`, accessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// DeleteProduct removes a product with its devices and batches.
+func (s *Store) DeleteProduct(ctx context.Context, accessKeyID, productKey string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM products WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM batch_names WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id=? AND product_key=?)`, accessKeyID, productKey); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM batches WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+		return err
+	})
+}

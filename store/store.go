@@ -1,0 +1,177 @@
+// Package store keeps the emulator's state in SQLite (modernc.org/sqlite, no
+// cgo) and speaks in domain terms: accounts, products, devices and batches.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Errors the store returns; callers map them to wire errors.
+var (
+	// ErrNotFound means the row does not exist for this account.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule (name within product or account) was hit.
+	ErrConflict = errors.New("already exists")
+	// ErrState means the batch is not in the state the operation needs.
+	ErrState = errors.New("wrong state")
+)
+
+// Store is the emulator's state. It is safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Memory is the DSN of a private in-memory database.
+const Memory = ":memory:"
+
+// Open opens (creating if needed) the database at path, or a private
+// in-memory database for Memory or "", and migrates it to the newest schema.
+// now is the clock rows are stamped with (time.Now when nil).
+func Open(ctx context.Context, path string, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	dsn := "file::memory:?_pragma=foreign_keys(1)"
+	if path != "" && path != Memory {
+		dsn = "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// One connection: an in-memory database lives and dies with its
+	// connection, and SQLite serialises writers anyway, so a single
+	// connection removes SQLITE_BUSY from the picture at emulator loads.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s := &Store{db: db, now: now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// SchemaVersion is the newest schema version this binary knows.
+func SchemaVersion() int {
+	names, _ := migrationNames()
+	return len(names)
+}
+
+func migrationNames() ([]string, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var have int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	if have > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer iot-emulator or another --db", have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile("migrations/" + names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		// PRAGMA does not take bind parameters.
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Reset deletes all state, or only the named account's when accessKeyID is
+// not empty. ApplyIds keep increasing across resets so a stale id never
+// points at a new batch.
+func (s *Store) Reset(ctx context.Context, accessKeyID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		where, args := "", []any{}
+		if accessKeyID != "" {
+			where, args = " WHERE access_key_id = ?", []any{accessKeyID}
+		}
+		for _, t := range []string{"batch_names", "devices", "batches", "products", "instances", "accounts"} {
+			q := "DELETE FROM " + t + where
+			if t == "batch_names" {
+				q = "DELETE FROM batch_names"
+				if accessKeyID != "" {
+					q += " WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id = ?)"
+				}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
