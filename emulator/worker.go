@@ -204,3 +204,10 @@ func (w *worker) settle(ctx context.Context, applyID int64, forced map[string]st
 	}
 	return b, err
 }
+
+// Advance settles a batch in CHECK or CREATE now, whatever the progression
+// policy; store.ErrState when it is not transient, store.ErrNotFound when
+// there is no such batch.
+func (s *Server) Advance(ctx context.Context, applyID int64) (store.Batch, error) {
+	return s.worker.settle(ctx, applyID, nil)
+}

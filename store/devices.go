@@ -76,14 +76,20 @@ func (s *Store) fillDevice(d *Device) {
 	d.Modified = d.Created
 }
 
-func insertDevice(ctx context.Context, tx *sql.Tx, d Device) error {
+const insertDeviceSQL = `INSERT INTO devices(access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, apply_id, created_ms, modified_ms)
+	VALUES(?,?,?,?,?,?,?,?,?,?,?)`
+
+func deviceArgs(d Device) []any {
 	var apply any
 	if d.ApplyID != 0 {
 		apply = d.ApplyID
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO devices(access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, apply_id, created_ms, modified_ms)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, d.AccessKeyID, d.ProductKey, d.DeviceName, d.DeviceSecret, d.DeviceID, d.IotID, d.Nickname, d.Status, apply,
-		d.Created.UnixMilli(), d.Modified.UnixMilli())
+	return []any{d.AccessKeyID, d.ProductKey, d.DeviceName, d.DeviceSecret, d.DeviceID, d.IotID, d.Nickname, d.Status, apply,
+		d.Created.UnixMilli(), d.Modified.UnixMilli()}
+}
+
+func insertDevice(ctx context.Context, tx *sql.Tx, d Device) error {
+	_, err := tx.ExecContext(ctx, insertDeviceSQL, deviceArgs(d)...)
 	if isUnique(err) {
 		return ErrConflict
 	}

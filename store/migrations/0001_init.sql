@@ -66,6 +66,8 @@ CREATE TABLE batches (
     count         INTEGER NOT NULL,
     due_ms        INTEGER,                -- NULL: waits for an explicit advance
     polls_left    INTEGER,                -- NULL: not advanced by polling
+    failed        INTEGER NOT NULL DEFAULT 0, -- names that failed check or creation
+    created       INTEGER NOT NULL DEFAULT 0, -- devices the batch created
     created_ms    INTEGER NOT NULL,
     updated_ms    INTEGER NOT NULL
 );
