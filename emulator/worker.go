@@ -204,3 +204,12 @@ func (w *worker) settle(ctx context.Context, applyID int64, forced map[string]st
 	}
 	return b, err
 }
+
+// exclusive runs fn with no settlement in progress, so a reset never
+// interleaves with one: a batch is settled wholly before it is wiped, or
+// wiped before it is settled (and then settling finds nothing).
+func (w *worker) exclusive(fn func() error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fn()
+}
