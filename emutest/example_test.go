@@ -137,12 +137,12 @@ func ExampleServer_InjectFault() {
 		if err != nil {
 			panic(err)
 		}
-		fmt.Println(resp.Success, resp.Code)
+		fmt.Printf("success=%v code=%q\n", resp.Success, resp.Code)
 	}
 	// Output:
-	// false iot.system.SystemException
-	// false iot.system.SystemException
-	// true
+	// success=false code="iot.system.SystemException"
+	// success=false code="iot.system.SystemException"
+	// success=true code=""
 }
 
 // The journal shows what the emulator received, secrets redacted.
