@@ -110,6 +110,8 @@ func (s *Server) account(ctx context.Context, ak string) (store.Account, *Error)
 		if len(s.cfg.Fixtures.Accounts) > 0 {
 			tmpl = s.cfg.Fixtures.Accounts[0]
 			tmpl.SecurityToken = ""
+			// Copy before trimming: the fixture is shared and reloaded on reset.
+			tmpl.Products = append([]fixtures.Product(nil), tmpl.Products...)
 			for i := range tmpl.Products {
 				tmpl.Products[i].Devices = nil
 				tmpl.Products[i].ProductSecret = ""

@@ -172,7 +172,11 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Admin {
 		r.Route("/_emulator", s.adminRoutes)
 	} else {
-		r.HandleFunc("/_emulator/health", s.health)
+		r.Route("/_emulator", func(r chi.Router) {
+			r.HandleFunc("/health", s.health)
+			r.NotFound(adminOff)
+			r.MethodNotAllowed(adminOff)
+		})
 	}
 	r.HandleFunc("/", s.serveRPC)
 	r.NotFound(s.serveRPC)
@@ -237,7 +241,9 @@ func (s *Server) write(w http.ResponseWriter, c *Call, body Object, e *Error) in
 	case e != nil && e.Gateway:
 		status = e.Status
 		if e.Code == ErrThrottlingUser.Code {
-			status = s.cfg.ThrottleStatus
+			if e.Status == ErrThrottlingUser.Status { // a fault rule's own httpStatus wins
+				status = s.cfg.ThrottleStatus
+			}
 			w.Header().Set("x-ratelimit-user-api", "Limit:"+fmt.Sprint(s.limits.limitFor(c.Action))+",Remain:0,TimeLeft:1000,Reset:1000")
 		}
 		host := c.Host

@@ -205,9 +205,11 @@ func (w *worker) settle(ctx context.Context, applyID int64, forced map[string]st
 	return b, err
 }
 
-// Advance settles a batch in CHECK or CREATE now, whatever the progression
-// policy; store.ErrState when it is not transient, store.ErrNotFound when
-// there is no such batch.
-func (s *Server) Advance(ctx context.Context, applyID int64) (store.Batch, error) {
-	return s.worker.settle(ctx, applyID, nil)
+// exclusive runs fn with no settlement in progress, so a reset never
+// interleaves with one: a batch is settled wholly before it is wiped, or
+// wiped before it is settled (and then settling finds nothing).
+func (w *worker) exclusive(fn func() error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fn()
 }

@@ -1,14 +1,22 @@
 // Package emutest starts an in-process IoT emulator for Go tests:
 //
-//	srv := emutest.New(t)
-//	client := srv.NewIotClient()
+//	srv := emutest.New(t, emutest.WithProgression("manual"))
+//	client := srv.NewIotClient() // the official Go SDK, pointed at srv
 //
 // The server listens on 127.0.0.1 on a free port, keeps its state in
-// memory, and is shut down when the test ends.
+// memory, and is shut down when the test ends. Batches settle immediately
+// and throttling is off unless options say otherwise.
+//
+// The control plane is at hand without HTTP: Advance and Fail drive a
+// batch out of CHECK or CREATE (with the "manual" progression it waits
+// there), InjectFault makes calls fail or slow down, Requests reads the
+// request journal, Reset and ResetAccount restore the fixtures. URL()
+// also serves the admin API under /_emulator/ for anything else.
 package emutest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,17 +67,30 @@ func WithConfig(fn func(*emulator.Config)) Option { return Option(fn) }
 
 // Server is a running in-process emulator.
 type Server struct {
-	t   testing.TB
+	t   testing.TB // nil when started with Start
 	hs  *httptest.Server
 	emu *emulator.Server
+	st  *store.Store
 	cfg emulator.Config
 }
 
 // New starts an emulator and registers its shutdown with t.Cleanup.
 // Throttling is off and batches settle immediately unless options say
-// otherwise.
+// otherwise. Helpers that fail call t.Fatalf.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := Start(opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	s.t = t
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts an emulator outside a test (TestMain, examples); the caller
+// must Close it. Helpers that fail panic instead of failing a test.
+func Start(opts ...Option) (*Server, error) {
 	cfg := emulator.DefaultConfig()
 	cfg.Progression = emulator.Progression{Mode: emulator.ProgressImmediate}
 	cfg.Throttle = false
@@ -79,24 +100,33 @@ func New(t testing.TB, opts ...Option) *Server {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Memory, cfg.Now)
 	if err != nil {
-		t.Fatalf("emutest: open store: %v", err)
+		return nil, fmt.Errorf("emutest: open store: %w", err)
 	}
 	emu := emulator.New(cfg, st)
 	if err := emu.Seed(ctx); err != nil {
 		st.Close()
-		t.Fatalf("emutest: seed: %v", err)
+		return nil, fmt.Errorf("emutest: seed: %w", err)
 	}
 	emu.Start(ctx)
 	hs := httptest.NewUnstartedServer(emu.Handler())
 	hs.Config.MaxHeaderBytes = emulator.MaxHeaderBytes
 	hs.Start()
-	s := &Server{t: t, hs: hs, emu: emu, cfg: cfg}
-	t.Cleanup(func() {
-		hs.Close()
-		emu.Close()
-		st.Close()
-	})
-	return s
+	return &Server{hs: hs, emu: emu, st: st, cfg: cfg}, nil
+}
+
+// Close stops the emulator; New registers it with t.Cleanup.
+func (s *Server) Close() {
+	s.hs.Close()
+	s.emu.Close()
+	s.st.Close()
+}
+
+func (s *Server) fatalf(format string, args ...any) {
+	if s.t != nil {
+		s.t.Helper()
+		s.t.Fatalf(format, args...)
+	}
+	panic(fmt.Sprintf(format, args...))
 }
 
 // URL is the base URL, e.g. http://127.0.0.1:41234.
@@ -122,17 +152,15 @@ func (s *Server) ProductKey() string {
 // NewIotClient returns an official Go SDK client pointed at the emulator
 // with the first fixture account's credentials.
 func (s *Server) NewIotClient() *iot.Client {
-	s.t.Helper()
 	ak, secret := s.Credentials()
 	return s.NewIotClientFor(ak, secret)
 }
 
 // NewIotClientFor returns an official Go SDK client for another key pair.
 func (s *Server) NewIotClientFor(accessKeyID, accessKeySecret string) *iot.Client {
-	s.t.Helper()
 	c, err := iot.NewClientWithAccessKey("cn-shanghai", accessKeyID, accessKeySecret)
 	if err != nil {
-		s.t.Fatalf("emutest: new client: %v", err)
+		s.fatalf("emutest: new client: %v", err)
 	}
 	c.Domain = s.Domain()
 	return c
@@ -143,3 +171,78 @@ func (s *Server) Emulator() *emulator.Server { return s.emu }
 
 // HTTPClient is a plain client for the admin API.
 func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
+
+// FaultRule is a fault rule for InjectFault; see emulator.FaultRule.
+type FaultRule = emulator.FaultRule
+
+// JournalEntry is one request of the journal; see emulator.JournalEntry.
+type JournalEntry = emulator.JournalEntry
+
+// SetProgression changes the batch timing policy ("immediate", "delay",
+// "manual", "polls:N"); batches already waiting are rescheduled.
+func (s *Server) SetProgression(p string) {
+	pr, err := emulator.ParseProgression(p)
+	if err != nil {
+		s.fatalf("emutest: SetProgression: %v", err)
+		return
+	}
+	if err := s.emu.SetProgression(context.Background(), pr); err != nil {
+		s.fatalf("emutest: SetProgression: %v", err)
+	}
+}
+
+// Advance moves a batch out of CHECK or CREATE now (CHECK_SUCCESS,
+// CREATE_SUCCESS, or *_FAILED for names taken meanwhile) and returns its
+// new status. Use it with WithProgression("manual").
+func (s *Server) Advance(applyID int64) string {
+	b, err := s.emu.Advance(context.Background(), applyID)
+	if err != nil {
+		s.fatalf("emutest: Advance: %v", err)
+	}
+	return b.Status
+}
+
+// Fail moves a batch in CHECK or CREATE to CHECK_FAILED or CREATE_FAILED
+// and returns the new status. invalid maps each failing DeviceName to its
+// ErrorMsg ("" for a default reason); the other names make the ValidList,
+// and in CREATE only they are created. A nil or empty map fails every name.
+func (s *Server) Fail(applyID int64, invalid map[string]string) string {
+	b, err := s.emu.Fail(context.Background(), applyID, invalid)
+	if err != nil {
+		s.fatalf("emutest: Fail: %v", err)
+	}
+	return b.Status
+}
+
+// InjectFault adds a fault rule and returns its id (for Emulator().DeleteFault).
+func (s *Server) InjectFault(rule FaultRule) string {
+	id, err := s.emu.AddFault(rule)
+	if err != nil {
+		s.fatalf("emutest: InjectFault: %v", err)
+	}
+	return id
+}
+
+// ClearFaults removes every fault rule.
+func (s *Server) ClearFaults() { s.emu.ClearFaults() }
+
+// Requests returns the request journal, oldest first.
+func (s *Server) Requests() []JournalEntry { return s.emu.Requests(emulator.JournalFilter{}) }
+
+// ClearRequests empties the request journal.
+func (s *Server) ClearRequests() { s.emu.ClearRequests() }
+
+// Reset wipes all state and reloads the fixtures, and clears fault rules
+// and the journal; the progression stays.
+func (s *Server) Reset() {
+	if err := s.emu.Reset(context.Background(), ""); err != nil {
+		s.fatalf("emutest: Reset: %v", err)
+	}
+}
+
+// ResetAccount wipes one account's state and reloads its fixture.
+func (s *Server) ResetAccount(accessKeyID string) {
+	if err := s.emu.Reset(context.Background(), accessKeyID); err != nil {
+		s.fatalf("emutest: ResetAccount: %v", err)
+	}
+}

@@ -357,3 +357,17 @@ func txExisting(ctx context.Context, tx *sql.Tx, accessKeyID, productKey string)
 	}
 	return out, rows.Err()
 }
+
+// DumpDevices pages through every device of one account (all accounts when
+// accessKeyID is ""), optionally of one product, in creation order, with the
+// total before paging. The admin API's state view reads it.
+func (s *Store) DumpDevices(ctx context.Context, accessKeyID, productKey string, offset, limit int) ([]Device, int, error) {
+	where := ` FROM devices WHERE (?='' OR access_key_id=?) AND (?='' OR product_key=?)`
+	args := []any{accessKeyID, accessKeyID, productKey, productKey}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+where+` ORDER BY seq LIMIT ? OFFSET ?`, append(args, limit, offset)...))
+	return out, total, err
+}

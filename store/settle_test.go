@@ -1,0 +1,120 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iot-emulator/iot-emulator/store"
+)
+
+func openWithProduct(t *testing.T, path string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, path, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}))
+	_, err = st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
+	require.NoError(t, err)
+	return st
+}
+
+func newBatch(t *testing.T, st *store.Store, status string, names ...string) store.Batch {
+	t.Helper()
+	bn := make([]store.BatchName, len(names))
+	for i, n := range names {
+		bn[i].DeviceName = n
+	}
+	b, err := st.CreateBatch(context.Background(), store.Batch{AccessKeyID: "ak", ProductKey: "a1Prod", Kind: store.KindNames, Status: status}, bn)
+	require.NoError(t, err)
+	return b
+}
+
+func TestSettle(t *testing.T) {
+	ctx := context.Background()
+	t.Run("two batches racing for one name create it exactly once", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		a := newBatch(t, st, store.StatusCreate, "shared01", "only_a01")
+		b := newBatch(t, st, store.StatusCreate, "shared01", "only_b01")
+		var wg sync.WaitGroup
+		results := make([]store.Batch, 2)
+		for i, id := range []int64{a.ApplyID, b.ApplyID} {
+			wg.Go(func() {
+				var err error
+				results[i], err = st.Settle(ctx, id, nil)
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		statuses := []string{results[0].Status, results[1].Status}
+		assert.ElementsMatch(t, []string{store.StatusCreateSuccess, store.StatusCreateFailed}, statuses)
+		_, total, err := st.DevicePage(ctx, "ak", "a1Prod", 0, 100)
+		require.NoError(t, err)
+		assert.Equal(t, 3, total, "shared01 once, plus one name of each batch")
+	})
+	t.Run("forced names fail and only the others are created", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		b := newBatch(t, st, store.StatusCreate, "good0001", "bad00001")
+		got, err := st.Settle(ctx, b.ApplyID, map[string]string{"bad00001": "injected"})
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusCreateFailed, got.Status)
+		assert.Equal(t, 1, got.Devices)
+		assert.Equal(t, 1, got.Failed)
+		names, err := st.BatchNames(ctx, b.ApplyID)
+		require.NoError(t, err)
+		assert.Equal(t, []store.BatchName{{DeviceName: "good0001"}, {DeviceName: "bad00001", ErrorMsg: "injected"}}, names)
+	})
+	t.Run("a settled batch cannot be settled again", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		b := newBatch(t, st, store.StatusCheck, "light001")
+		got, err := st.Settle(ctx, b.ApplyID, nil)
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusCheckSuccess, got.Status)
+		_, err = st.Settle(ctx, b.ApplyID, nil)
+		assert.ErrorIs(t, err, store.ErrState)
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a file database keeps its batches across reopening", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "iot.db")
+		st := openWithProduct(t, path)
+		b := newBatch(t, st, store.StatusCreate, "light001")
+		require.NoError(t, st.Close())
+		st2, err := store.Open(ctx, path, nil)
+		require.NoError(t, err)
+		defer st2.Close()
+		pending, err := st2.Pending(ctx)
+		require.NoError(t, err)
+		require.Len(t, pending, 1)
+		assert.Equal(t, b.ApplyID, pending[0].ApplyID)
+	})
+	t.Run("a database from a newer schema is refused with a clear message", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "new.db")
+		db, err := sql.Open("sqlite", "file:"+path)
+		require.NoError(t, err)
+		_, err = db.Exec("PRAGMA user_version = 99")
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		_, err = store.Open(ctx, path, nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "newer")
+	})
+	t.Run("ApplyIds keep increasing across a reset", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		first := newBatch(t, st, store.StatusCheck, "light001")
+		require.NoError(t, st.Reset(ctx, ""))
+		require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}))
+		_, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
+		require.NoError(t, err)
+		second := newBatch(t, st, store.StatusCheck, "light001")
+		assert.Greater(t, second.ApplyID, first.ApplyID)
+	})
+}
