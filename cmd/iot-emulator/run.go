@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iot-emulator/iot-emulator/emulator"
@@ -251,13 +253,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", o.addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: the port is already in use (another iot-emulator?); choose another with --addr or %s", o.addr, envName("addr"))
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	defer ln.Close()
+	if err := checkWritable(o.db); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, o.db, nil)
 	if err != nil {
-		return fmt.Errorf("database %q: %w", o.db, err)
+		return fmt.Errorf("--db %s: %w", o.db, err)
 	}
 	defer st.Close()
 	srv := emulator.New(cfg, st)
@@ -297,13 +305,37 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	case <-ctx.Done():
 	}
 	// Drain in-flight requests, then let the worker commit what it is
-	// settling (deferred Close) before the store closes.
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// settling (deferred Close) before the store closes. Batches still in
+	// CHECK or CREATE stay in the store with their due time and settle
+	// after a restart on the same --db.
+	cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Handlers still running must not outlive the store.
+		hs.Close()
+		return fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err)
 	}
+	cfg.Logger.Info("stopped")
 	return nil
+}
+
+// shutdownTimeout bounds how long a stop waits for in-flight requests;
+// Docker's default grace period before SIGKILL is 10s.
+const shutdownTimeout = 8 * time.Second
+
+// checkWritable fails early, naming the file, when the --db file cannot be
+// opened for writing: SQLite itself would either say only "unable to open
+// database file" or open it read-only and fail on the first write.
+func checkWritable(path string) error {
+	if path == "" || path == store.Memory {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("--db %s: the database file is not writable: %w", path, err)
+	}
+	return f.Close()
 }
 
 // isEmpty reports whether a file database has no accounts yet, so a restart
