@@ -109,6 +109,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: iot-emulator [flags]\n       iot-emulator healthcheck [--url URL]\n\nEvery flag can also be set with an environment variable %s<FLAG> (flag wins).\n\nFlags:\n", envPrefix)
 		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "version" {
+				fmt.Fprintf(stderr, "  --%s\n      %s\n", f.Name, f.Usage)
+				return
+			}
 			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
 		fmt.Fprintf(stderr, "\nQPS limits in force by default (per account and action):\n")
@@ -137,7 +141,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		// --version is an action, not a setting: an IOT_EMULATOR_VERSION
+		// left in a container's environment must not turn start-up into it.
+		if set[f.Name] || err != nil || f.Name == "version" {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
