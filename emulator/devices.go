@@ -233,14 +233,14 @@ func (s *Server) queryDevice(c *Call) (Object, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	offset := (page - 1) * size
+	offset := pageOffset(page, size)
 	if tok := c.Params["NextToken"]; tok != "" {
 		off, ok := parseNextToken(tok)
 		if !ok {
 			return nil, ErrInvalidPageParams
 		}
 		offset, page = off, off/size+1
-	} else if page*size > maxDevicePageWindow {
+	} else if page > maxDevicePageWindow/size { // page×size > window, without overflow
 		return nil, ErrInvalidPageParams
 	}
 	devs, total, err := s.st.DevicePage(ctx, c.AccessKeyID, p.ProductKey, offset, size)

@@ -552,3 +552,67 @@ func TestOneDevicePopulation(t *testing.T) {
 		assert.Equal(t, 1, r.Total)
 	})
 }
+
+func TestRequiredParameters(t *testing.T) {
+	for _, tc := range []struct {
+		action  string
+		missing string
+		call    func(c *iot.Client) error
+	}{
+		{"CreateProduct", "ProductName", func(c *iot.Client) error {
+			r := iot.CreateCreateProductRequest()
+			r.NodeType = requests.NewInteger(0)
+			_, err := c.CreateProduct(r)
+			return err
+		}},
+		{"CreateProduct", "NodeType", func(c *iot.Client) error {
+			r := iot.CreateCreateProductRequest()
+			r.ProductName = "no_node_type"
+			_, err := c.CreateProduct(r)
+			return err
+		}},
+		{"QueryProduct", "ProductKey", func(c *iot.Client) error {
+			_, err := c.QueryProduct(iot.CreateQueryProductRequest())
+			return err
+		}},
+		{"QueryProductList", "CurrentPage", func(c *iot.Client) error {
+			r := iot.CreateQueryProductListRequest()
+			r.PageSize = requests.NewInteger(10)
+			_, err := c.QueryProductList(r)
+			return err
+		}},
+		{"QueryProductList", "PageSize", func(c *iot.Client) error {
+			r := iot.CreateQueryProductListRequest()
+			r.CurrentPage = requests.NewInteger(1)
+			_, err := c.QueryProductList(r)
+			return err
+		}},
+		{"DeleteProduct", "ProductKey", func(c *iot.Client) error {
+			_, err := c.DeleteProduct(iot.CreateDeleteProductRequest())
+			return err
+		}},
+		{"RegisterDevice", "ProductKey", func(c *iot.Client) error {
+			_, err := c.RegisterDevice(iot.CreateRegisterDeviceRequest())
+			return err
+		}},
+		{"QueryDevice", "ProductKey", func(c *iot.Client) error {
+			_, err := c.QueryDevice(iot.CreateQueryDeviceRequest())
+			return err
+		}},
+		{"BatchQueryDeviceDetail", "ProductKey", func(c *iot.Client) error {
+			r := iot.CreateBatchQueryDeviceDetailRequest()
+			r.DeviceName = &[]string{"lamp-0001"}
+			_, err := c.BatchQueryDeviceDetail(r)
+			return err
+		}},
+	} {
+		t.Run(fmt.Sprintf("%s without %s is the gateway's Missing%s", tc.action, tc.missing, tc.missing), func(t *testing.T) {
+			srv := emutest.New(t)
+			err := tc.call(srv.NewIotClient())
+			var se *sdkerrors.ServerError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, 400, se.HttpStatus())
+			assert.Equal(t, "Missing"+tc.missing, se.ErrorCode())
+		})
+	}
+}

@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"errors"
+	"math"
 	"unicode/utf8"
 
 	"github.com/iot-emulator/iot-emulator/store"
@@ -69,6 +70,16 @@ func optionalBool(c *Call, name string, def bool) (v, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// pageOffset is (page-1)×size, saturating instead of overflowing: paging
+// accepts up to 18-digit page numbers, and an overflowed negative offset
+// would silently serve the first page.
+func pageOffset(page, size int) int {
+	if size > 0 && page-1 > math.MaxInt64/size {
+		return math.MaxInt64
+	}
+	return (page - 1) * size
 }
 
 // createProduct creates a product in the caller's account and instance.
@@ -217,7 +228,7 @@ func (s *Server) queryProductList(c *Call) (Object, *Error) {
 	if code != "" && !commodityCodes[code] {
 		return nil, ErrInvalidCommodityCode
 	}
-	products, total, err := s.st.ProductPage(ctx, c.AccessKeyID, c.InstanceID, code, (page-1)*size, size)
+	products, total, err := s.st.ProductPage(ctx, c.AccessKeyID, c.InstanceID, code, pageOffset(page, size), size)
 	if err != nil {
 		return nil, ErrQueryProductListAction
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
@@ -296,6 +297,17 @@ func TestQueryProductList(t *testing.T) {
 			})
 		}
 	}
+	t.Run("an 18-digit CurrentPage is an empty page, not the first one", func(t *testing.T) {
+		srv := emutest.New(t)
+		req := iot.CreateQueryProductListRequest()
+		req.CurrentPage = "999999999999999999"
+		req.PageSize = requests.NewInteger(200)
+		r, err := srv.NewIotClient().QueryProductList(req)
+		require.NoError(t, err)
+		require.True(t, r.Success, "%s: %s", r.Code, r.ErrorMessage)
+		assert.Empty(t, r.Data.List.ProductInfo)
+		assert.Equal(t, 1, r.Data.Total)
+	})
 	t.Run("PageSize 200 is the largest page", func(t *testing.T) {
 		srv := emutest.New(t)
 		r := queryProductList(t, srv.NewIotClient(), "JSON", 1, 200, "", "")
@@ -369,6 +381,67 @@ func TestDeleteProduct(t *testing.T) {
 				d := deleteProduct(t, srv.NewIotClientFor(tc.ak, tc.secret), format, tc.pk, tc.instance)
 				assert.False(t, d.Success)
 				assert.Equal(t, tc.code, d.Code)
+			})
+		}
+	}
+}
+
+// goldenNow is the frozen clock of the golden tests, so timestamps in the
+// pinned bodies are exact.
+var goldenNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func TestProductsAndDevicesGolden(t *testing.T) {
+	// The two-account fixture plus an empty product for DeleteProduct.
+	fixture := func() *fixtures.Fixture {
+		f := twoAccounts()
+		f.Accounts[0].Products = append(f.Accounts[0].Products, fixtures.Product{ProductKey: "a1EmptyProd", ProductName: "empty_product"})
+		return f
+	}
+	cases := []struct {
+		action string
+		kind   string // success or error
+		params map[string]string
+	}{
+		{"CreateProduct", "success", map[string]string{"ProductName": "golden_light", "NodeType": "0", "Description": "Golden product", "AliyunCommodityCode": "iothub_senior"}},
+		{"CreateProduct", "error", map[string]string{"ProductName": "abc", "NodeType": "0"}},
+		{"QueryProduct", "success", map[string]string{"ProductKey": pkA}},
+		{"QueryProduct", "error", map[string]string{"ProductKey": "a1NoSuchProd"}},
+		{"QueryProductList", "success", map[string]string{"CurrentPage": "1", "PageSize": "10"}},
+		{"QueryProductList", "error", map[string]string{"CurrentPage": "1", "PageSize": "201"}},
+		{"DeleteProduct", "success", map[string]string{"ProductKey": "a1EmptyProd"}},
+		{"DeleteProduct", "error", map[string]string{"ProductKey": pkA}},
+		{"RegisterDevice", "success", map[string]string{"ProductKey": pkA, "DeviceName": "golden-01", "Nickname": "golden_nick"}},
+		{"RegisterDevice", "error", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0001"}},
+		{"QueryDeviceDetail", "success", map[string]string{"IotId": iotIDA1}},
+		{"QueryDeviceDetail", "error", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-9999"}},
+		{"QueryDeviceInfo", "success", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0001"}},
+		{"QueryDeviceInfo", "error", map[string]string{"ProductKey": pkA}},
+		{"QueryDevice", "success", map[string]string{"ProductKey": pkA, "PageSize": "1"}},
+		{"QueryDevice", "error", map[string]string{"ProductKey": pkA, "PageSize": "51"}},
+		{"BatchQueryDeviceDetail", "success", map[string]string{"ProductKey": pkA, "DeviceName.1": "lamp-0001", "DeviceName.2": "no-such-1", "DeviceName.3": "lamp-0002"}},
+		{"BatchQueryDeviceDetail", "error", map[string]string{"ProductKey": pkA, "DeviceName.1": "lamp-0001", "AccessKeyId": akB}},
+		{"DeleteDevice", "success", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0002"}},
+		{"DeleteDevice", "error", map[string]string{"IotId": "not an id!"}},
+	}
+	for _, tc := range cases {
+		for _, format := range formats {
+			name := tc.action + "." + tc.kind + "." + strings.ToLower(format)
+			t.Run(name+" matches its golden file", func(t *testing.T) {
+				srv := emutest.New(t, emutest.WithFixture(fixture()), emutest.WithConfig(func(c *emulatorConfig) {
+					c.Now = func() time.Time { return goldenNow }
+				}))
+				params := map[string]string{"Action": tc.action, "Format": format, "AccessKeyId": akA, "Timestamp": goldenNow.Format(time.RFC3339)}
+				for k, v := range tc.params {
+					params[k] = v
+				}
+				resp, body := signedGet(t, srv.URL(), params)
+				assert.Equal(t, 200, resp.StatusCode, "business errors travel with HTTP 200")
+				if tc.kind == "success" {
+					assert.Contains(t, string(body), map[string]string{"JSON": `"Success":true`, "XML": `<Success>true</Success>`}[format])
+				} else {
+					assert.Contains(t, string(body), map[string]string{"JSON": `"Success":false`, "XML": `<Success>false</Success>`}[format])
+				}
+				checkGolden(t, name, body)
 			})
 		}
 	}
