@@ -106,6 +106,27 @@ func TestRegisterDevice(t *testing.T) {
 			assert.Regexp(t, `^[A-Za-z0-9]{20}$`, resp.Data.DeviceName)
 			assert.Empty(t, resp.Data.Nickname)
 		})
+		t.Run("a device of a LoRaWAN product echoes its EUIs in "+format, func(t *testing.T) {
+			srv := emutest.New(t)
+			client := srv.NewIotClient()
+			cp := iot.CreateCreateProductRequest()
+			cp.ProductName = "lora_sensors"
+			cp.NodeType = requests.NewInteger(0)
+			cp.NetType = "LORA"
+			cpr, err := client.CreateProduct(cp)
+			require.NoError(t, err)
+			require.True(t, cpr.Success)
+			req := iot.CreateRegisterDeviceRequest()
+			req.AcceptFormat = format
+			req.ProductKey = cpr.ProductKey
+			req.DevEui = "0000000000000001"
+			req.JoinEui = "0000000000000002"
+			resp, err := client.RegisterDevice(req)
+			require.NoError(t, err)
+			require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
+			assert.Equal(t, "0000000000000001", resp.Data.DevEui)
+			assert.Equal(t, "0000000000000002", resp.Data.JoinEui)
+		})
 		for _, tc := range []struct {
 			name, pk, device, nickname, instance, code string
 		}{

@@ -76,8 +76,8 @@ func optionalBool(c *Call, name string, def bool) (v, ok bool) {
 // accepts up to 18-digit page numbers, and an overflowed negative offset
 // would silently serve the first page.
 func pageOffset(page, size int) int {
-	if size > 0 && page-1 > math.MaxInt64/size {
-		return math.MaxInt64
+	if size > 0 && page-1 > math.MaxInt/size {
+		return math.MaxInt
 	}
 	return (page - 1) * size
 }
