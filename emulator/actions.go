@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"errors"
+	"math"
 	"sort"
 	"strconv"
 )
@@ -29,6 +30,18 @@ var actions = []*Action{
 	{Name: "BatchRegisterDeviceWithApplyId", Required: []string{"ProductKey", "ApplyId"}, QPS: 500, Handle: (*Server).batchRegisterDeviceWithApplyID},
 	{Name: "BatchRegisterDevice", Required: []string{"ProductKey", "Count"}, QPS: 10, Handle: (*Server).batchRegisterDevice},
 	{Name: "QueryPageByApplyId", Required: []string{"ApplyId"}, QPS: 50, Handle: (*Server).queryPageByApplyID},
+
+	// Products and devices (products.go, devices.go).
+	{Name: "CreateProduct", Required: []string{"ProductName", "NodeType"}, QPS: 50, Handle: (*Server).createProduct},
+	{Name: "QueryProduct", Required: []string{"ProductKey"}, QPS: 50, Handle: (*Server).queryProduct},
+	{Name: "QueryProductList", Required: []string{"CurrentPage", "PageSize"}, QPS: 50, Handle: (*Server).queryProductList},
+	{Name: "DeleteProduct", Required: []string{"ProductKey"}, QPS: 500, Handle: (*Server).deleteProduct},
+	{Name: "RegisterDevice", Required: []string{"ProductKey"}, QPS: 30, Handle: (*Server).registerDevice},
+	{Name: "QueryDeviceDetail", QPS: 50, Handle: (*Server).queryDeviceDetail},
+	{Name: "QueryDeviceInfo", QPS: 500, Handle: (*Server).queryDeviceInfo},
+	{Name: "QueryDevice", Required: []string{"ProductKey"}, QPS: 50, Handle: (*Server).queryDevice},
+	{Name: "BatchQueryDeviceDetail", Required: []string{"ProductKey"}, QPS: 5, Handle: (*Server).batchQueryDeviceDetail},
+	{Name: "DeleteDevice", QPS: 50, Handle: (*Server).deleteDevice},
 }
 
 // actionTable indexes actions by name.
@@ -92,4 +105,14 @@ func pageCount(total, size int) int {
 		return 0
 	}
 	return (total + size - 1) / size
+}
+
+// pageOffset is (page-1)×size, saturating instead of overflowing: paging
+// accepts up to 18-digit page numbers, and an overflowed negative offset
+// would silently serve the first page.
+func pageOffset(page, size int) int {
+	if size > 0 && page-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (page - 1) * size
 }

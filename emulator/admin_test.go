@@ -271,9 +271,9 @@ func TestProgressionConfig(t *testing.T) {
 	}
 }
 
-// twoAccounts is a fixture with accounts A and B, each with one product
+// adminAccounts is a fixture with accounts A and B, each with one product
 // and A with one seeded device.
-func twoAccounts(t *testing.T) *fixtures.Fixture {
+func adminAccounts(t *testing.T) *fixtures.Fixture {
 	t.Helper()
 	f, err := fixtures.Parse([]byte(`{"accounts":[
 		{"accessKeyId":"akA","accessKeySecret":"secretA","products":[{"productKey":"a1ProdA","productName":"prod_a","nodeType":0,
@@ -285,7 +285,7 @@ func twoAccounts(t *testing.T) *fixtures.Fixture {
 
 func TestReset(t *testing.T) {
 	t.Run("a reset of one account leaves the other untouched and reloads its fixture", func(t *testing.T) {
-		srv := emutest.New(t, emutest.WithFixture(twoAccounts(t)))
+		srv := emutest.New(t, emutest.WithFixture(adminAccounts(t)))
 		a, b := srv.NewIotClientFor("akA", "secretA"), srv.NewIotClientFor("akB", "secretB")
 		idA := register(t, a, "a1ProdA", []string{"aaa01"})
 		idB := register(t, b, "a1ProdB", []string{"bbb01"})
@@ -313,7 +313,7 @@ func TestReset(t *testing.T) {
 		register(t, a, "a1ProdA", []string{"aaa01"})
 	})
 	t.Run("a full reset wipes every account, fault rule and journal entry", func(t *testing.T) {
-		srv := emutest.New(t, emutest.WithFixture(twoAccounts(t)))
+		srv := emutest.New(t, emutest.WithFixture(adminAccounts(t)))
 		a, b := srv.NewIotClientFor("akA", "secretA"), srv.NewIotClientFor("akB", "secretB")
 		register(t, a, "a1ProdA", []string{"aaa01"})
 		register(t, b, "a1ProdB", []string{"bbb01"})
@@ -359,7 +359,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestState(t *testing.T) {
-	srv := emutest.New(t, emutest.WithFixture(twoAccounts(t)))
+	srv := emutest.New(t, emutest.WithFixture(adminAccounts(t)))
 	a := srv.NewIotClientFor("akA", "secretA")
 	id := register(t, a, "a1ProdA", []string{"dev01", "dev02", "dev03"})
 

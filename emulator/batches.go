@@ -232,7 +232,7 @@ func (s *Server) queryPageByApplyID(c *Call) (Object, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	devs, total, err := s.st.BatchDevices(ctx, b.ApplyID, (page-1)*size, size)
+	devs, total, err := s.st.BatchDevices(ctx, b.ApplyID, pageOffset(page, size), size)
 	if err != nil {
 		return nil, ErrSystem
 	}

@@ -93,7 +93,10 @@ var (
 	ErrInvalidNodeType            = biz("iot.prod.InvalidNodeType", "The node type is invalid.")
 	ErrInvalidCommodityCode       = biz("iot.prod.InvalidAliyunCommodityCode", "The AliyunCommodityCode is invalid.")
 	ErrProductCountExceedMax      = biz("iot.prod.ProductCountExceedMax", "The number of products exceeds the upper limit.")
-	ErrProductHasDevices          = biz("iot.prod.ProductHasDevices", "The product still has devices. Delete them first.")
+	// No documented code exists for deleting a product that still has
+	// devices (searched doc 87387 and the API pages); the real service's
+	// code is unknown, so the closest documented one is used [INFERRED].
+	ErrProductHasDevices          = biz("iot.system.IllegalRequest", "The product still has devices. Delete its devices before deleting the product.")
 	ErrInvalidFormattedDeviceName = biz("iot.device.InvalidFormattedDeviceName", "The DeviceName format is invalid.")
 	ErrInvalidNameInNameArray     = biz("iot.device.InvalidFormattedDeviceNameInNameArray", "The DeviceName list contains an invalid DeviceName.")
 	ErrNoneDeviceNameElement      = biz("iot.device.NoneDeviceNameElement", "The DeviceName list is empty.")
@@ -112,6 +115,10 @@ var (
 	ErrTooManyDeviceNames         = biz("iot.device.TooManyDeviceNamesPerRequest", "The devices you query exceed the maximum number.")
 	ErrDeviceNumberExceedTenant   = biz("iot.device.DeviceNumerExceedTenant", "The device total number beyond limit.")
 	ErrDeviceInstanceInconsistent = biz("iot.device.DeviceInstanceInconsistency", "The instance of devices is inconsistency.")
+	ErrQueryProductAction         = biz("iot.common.QueryProductActionError", "query product info fail")
+	ErrQueryProductListAction     = biz("iot.prod.QueryProductListActionError", "Failed to query the product list.")
+	ErrCreateProductFailed        = biz("iot.prod.CreateProductFailed", "Failed to create the product.")
+	ErrDeleteDeviceFailed         = biz("iot.device.DeleteDeviceFailed", "Failed to delete the device.")
 )
 
 // knownErrors indexes every error above by code, so fault rules can name a
@@ -131,7 +138,7 @@ var knownErrors = func() map[string]*Error {
 		ErrNullDeviceName, ErrAlreadyExistedDeviceName, ErrNotExistedDevice, ErrInvalidIoTID, ErrDeviceApplyNotFound,
 		ErrInvalidFormattedApplyID, ErrNullApplyID, ErrIncorrectApplyInfo, ErrCreateTaskRunning, ErrApplyManyDevicesFailed,
 		ErrCreateDeviceFailed, ErrDeviceCountExceeded, ErrTooManyDeviceNames, ErrDeviceNumberExceedTenant,
-		ErrDeviceInstanceInconsistent,
+		ErrDeviceInstanceInconsistent, ErrQueryProductAction, ErrQueryProductListAction, ErrCreateProductFailed, ErrDeleteDeviceFailed,
 	} {
 		if _, dup := m[e.Code]; !dup {
 			m[e.Code] = e

@@ -163,7 +163,7 @@ func TestFaultEnvelopes(t *testing.T) {
 
 func TestFaultMatching(t *testing.T) {
 	t.Run(`action "*" matches every action, accessKeyId narrows to one account`, func(t *testing.T) {
-		srv := emutest.New(t, emutest.WithFixture(twoAccounts(t)))
+		srv := emutest.New(t, emutest.WithFixture(adminAccounts(t)))
 		a, b := srv.NewIotClientFor("akA", "secretA"), srv.NewIotClientFor("akB", "secretB")
 		srv.InjectFault(emutest.FaultRule{Action: "*", AccessKeyID: "akA", Code: "iot.system.SystemException"})
 

@@ -15,12 +15,12 @@ func TestGoldenBatchAPIs(t *testing.T) {
 	for _, format := range []string{"JSON", "XML"} {
 		t.Run("every core action answers exactly as pinned in "+format, func(t *testing.T) {
 			srv := emutest.New(t, emutest.WithProgression("manual"))
-			ak, secret := srv.Credentials()
+
 			pk := srv.ProductKey()
 			call := func(name string, wantStatus int, params map[string]string) {
 				t.Helper()
 				params["Format"] = format
-				resp, body := signedCall(t, srv.URL(), ak, secret, params)
+				resp, body := signedPost(t, srv.URL(), params)
 				require.Equal(t, wantStatus, resp.StatusCode, string(body))
 				checkGolden(t, goldenName(params["Action"], name, format), body)
 			}

@@ -27,7 +27,7 @@ func actionsOf(entries []emulator.JournalEntry) []string {
 }
 
 func TestJournal(t *testing.T) {
-	srv := emutest.New(t, emutest.WithFixture(twoAccounts(t)))
+	srv := emutest.New(t, emutest.WithFixture(adminAccounts(t)))
 	a, b := srv.NewIotClientFor("akA", "secretA"), srv.NewIotClientFor("akB", "secretB")
 	before := time.Now().Add(-time.Second)
 	resp, err := registerRandom(t, a, "a1ProdA", 1)

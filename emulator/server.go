@@ -54,6 +54,9 @@ type Config struct {
 	// SuccessLists fills ValidList with every name in *_SUCCESS states
 	// (the metadata demo) instead of leaving it empty (the documentation).
 	SuccessLists bool
+	// DeleteProductCascade lets DeleteProduct delete a product that still
+	// has devices, with them, instead of refusing it.
+	DeleteProductCascade bool
 	// TimestampWindow is how far Timestamp/x-acs-date may be from now.
 	TimestampWindow time.Duration
 	// Admin enables /_emulator/.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -99,8 +100,28 @@ func insertDevice(ctx context.Context, tx *sql.Tx, d Device) error {
 // CreateDevice stores one device, generating what is empty (name, secret,
 // ids). ErrConflict when the name is taken in the product.
 func (s *Store) CreateDevice(ctx context.Context, d Device) (Device, error) {
+	return s.CreateDeviceLimited(ctx, d, 0)
+}
+
+// CreateDeviceLimited is CreateDevice refusing with ErrLimit when the
+// product already has limit devices (0: no limit). Devices of every origin
+// (RegisterDevice, batches, fixtures) share the table and its uniqueness
+// rule, so a name taken by one path is taken for all.
+func (s *Store) CreateDeviceLimited(ctx context.Context, d Device, limit int) (Device, error) {
 	s.fillDevice(&d)
-	err := s.tx(ctx, func(tx *sql.Tx) error { return insertDevice(ctx, tx, d) })
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if limit > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`,
+				d.AccessKeyID, d.ProductKey).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return ErrLimit
+			}
+		}
+		return insertDevice(ctx, tx, d)
+	})
 	return d, err
 }
 
@@ -120,6 +141,43 @@ func (s *Store) DeviceByIotID(ctx context.Context, accessKeyID, iotID string) (D
 		return d, ErrNotFound
 	}
 	return d, err
+}
+
+// DevicesByName returns the product's devices among names, keyed by name;
+// names without a device are absent from the map.
+func (s *Store) DevicesByName(ctx context.Context, accessKeyID, productKey string, names []string) (map[string]Device, error) {
+	out := make(map[string]Device, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	q := `SELECT ` + deviceCols + ` FROM devices WHERE access_key_id=? AND product_key=? AND device_name IN (?` + strings.Repeat(",?", len(names)-1) + `)`
+	args := make([]any, 0, len(names)+2)
+	args = append(args, accessKeyID, productKey)
+	for _, n := range names {
+		args = append(args, n)
+	}
+	devs, err := collectDevices(s.db.QueryContext(ctx, q, args...))
+	for _, d := range devs {
+		out[d.DeviceName] = d
+	}
+	return out, err
+}
+
+// DevicesElsewhere reports whether another account than accessKeyID has a
+// device with one of these names in a product with this key.
+func (s *Store) DevicesElsewhere(ctx context.Context, accessKeyID, productKey string, names []string) (bool, error) {
+	if len(names) == 0 {
+		return false, nil
+	}
+	q := `SELECT COUNT(*) FROM devices WHERE access_key_id<>? AND product_key=? AND device_name IN (?` + strings.Repeat(",?", len(names)-1) + `)`
+	args := make([]any, 0, len(names)+2)
+	args = append(args, accessKeyID, productKey)
+	for _, n := range names {
+		args = append(args, n)
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n > 0, err
 }
 
 // DevicePage lists a product's devices newest first with the total.

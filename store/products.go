@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -42,13 +43,28 @@ func scanProduct(sc interface{ Scan(...any) error }) (Product, error) {
 	return p, err
 }
 
+// Errors of the quota-aware writes.
+var (
+	// ErrLimit means a documented quota (products per instance, devices
+	// per product) is reached.
+	ErrLimit = errors.New("quota reached")
+	// ErrHasDevices means a product cannot be deleted while it has devices.
+	ErrHasDevices = errors.New("product has devices")
+)
+
 // CreateProduct stores a new product. Empty ProductKey and ProductSecret are
 // generated; a zero Created is stamped now. ErrConflict when the name is
 // taken in the account and instance, or the key in the account.
 func (s *Store) CreateProduct(ctx context.Context, p Product) (Product, error) {
-	if p.ProductKey == "" {
-		p.ProductKey = NewProductKey()
-	}
+	return s.CreateProductLimited(ctx, p, 0)
+}
+
+// CreateProductLimited is CreateProduct refusing with ErrLimit when the
+// account already has limit products in p's instance (0: no limit). The
+// count and the insert share one transaction so concurrent creates cannot
+// overshoot the quota.
+func (s *Store) CreateProductLimited(ctx context.Context, p Product, limit int) (Product, error) {
+	generated := p.ProductKey == ""
 	if p.ProductSecret == "" {
 		p.ProductSecret = NewProductSecret()
 	}
@@ -64,16 +80,39 @@ func (s *Store) CreateProduct(ctx context.Context, p Product) (Product, error) {
 	if p.Created.IsZero() {
 		p.Created = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
-		data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
-		p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
-		p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
-	if isUnique(err) {
-		return p, ErrConflict
-	}
 	p.Created = msTime(p.Created.UnixMilli())
-	return p, err
+	// A generated key that collides with one the account has is drawn
+	// again; a name collision is the caller's ErrConflict.
+	for attempt := 0; ; attempt++ {
+		if generated {
+			p.ProductKey = NewProductKey()
+		}
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if limit > 0 {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM products WHERE access_key_id=? AND instance_id=?`,
+					p.AccessKeyID, p.InstanceID).Scan(&n); err != nil {
+					return err
+				}
+				if n >= limit {
+					return ErrLimit
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
+				data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
+				VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
+				p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
+				p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
+			return err
+		})
+		switch {
+		case isUnique(err) && generated && strings.Contains(err.Error(), "product_key") && attempt < 5:
+			continue
+		case isUnique(err):
+			return p, ErrConflict
+		}
+		return p, err
+	}
 }
 
 // Product returns the account's product, or ErrNotFound.
@@ -110,6 +149,15 @@ func (s *Store) ProductPage(ctx context.Context, accessKeyID, instanceID, commod
 	return out, total, rows.Err()
 }
 
+// ProductElsewhere reports whether another account than accessKeyID has a
+// product with this key, so callers can tell "belongs to someone else"
+// from "does not exist" where the API documents the difference.
+func (s *Store) ProductElsewhere(ctx context.Context, accessKeyID, productKey string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products WHERE product_key=? AND access_key_id<>?`, productKey, accessKeyID).Scan(&n)
+	return n > 0, err
+}
+
 // Products lists every product of an account (all instances), oldest first.
 func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? ORDER BY p.seq`, accessKeyID)
@@ -130,18 +178,38 @@ func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, er
 
 // DeleteProduct removes a product with its devices and batches.
 func (s *Store) DeleteProduct(ctx context.Context, accessKeyID, productKey string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM products WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM batch_names WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id=? AND product_key=?)`, accessKeyID, productKey); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM batches WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+	return s.tx(ctx, func(tx *sql.Tx) error { return deleteProduct(ctx, tx, accessKeyID, productKey) })
+}
+
+// deleteProduct deletes the product row (its devices go with it by foreign
+// key) and the batches that name it.
+func deleteProduct(ctx context.Context, tx *sql.Tx, accessKeyID, productKey string) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM products WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+	if err != nil {
 		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM batch_names WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id=? AND product_key=?)`, accessKeyID, productKey); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM batches WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+	return err
+}
+
+// DeleteEmptyProduct removes a product and its batches, refusing with
+// ErrHasDevices while the product has devices (checked in the same
+// transaction, so a device registered concurrently is never orphaned).
+func (s *Store) DeleteEmptyProduct(ctx context.Context, accessKeyID, productKey string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var devices int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey).Scan(&devices); err != nil {
+			return err
+		}
+		if devices > 0 {
+			return ErrHasDevices
+		}
+		return deleteProduct(ctx, tx, accessKeyID, productKey)
 	})
 }
