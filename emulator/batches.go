@@ -36,19 +36,26 @@ func (s *Server) product(ctx context.Context, c *Call, pk string) (store.Product
 }
 
 // batch resolves the ApplyId parameter within the caller's account and
-// instance; productKey, when not empty, must be the batch's product.
-func (s *Server) batch(ctx context.Context, c *Call, productKey string) (store.Batch, *Error) {
+// instance; productKey, when not empty, must be the batch's product. An
+// ApplyId of another account answers foreign, for the APIs whose
+// documented errors include iot.common.InvalidTenant, and otherwise as if
+// it did not exist.
+func (s *Server) batch(ctx context.Context, c *Call, productKey string, foreign *Error) (store.Batch, *Error) {
 	raw := c.Params["ApplyId"]
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
 		return store.Batch{}, ErrInvalidFormattedApplyID
 	}
-	b, err := s.st.Batch(ctx, c.AccessKeyID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && b.InstanceID != c.InstanceID) {
+	b, err := s.st.Batch(ctx, "", id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return b, ErrDeviceApplyNotFound
-	}
-	if err != nil {
+	case err != nil:
 		return b, ErrSystem
+	case b.AccessKeyID != c.AccessKeyID:
+		return store.Batch{}, foreign
+	case b.InstanceID != c.InstanceID:
+		return b, ErrDeviceApplyNotFound
 	}
 	if productKey != "" && b.ProductKey != productKey {
 		return b, ErrIncorrectApplyInfo
@@ -64,7 +71,7 @@ func applyIDData(id int64) Object {
 // that exist already) to the worker, as the real service does.
 func (s *Server) batchCheckDeviceNames(c *Call) (Object, *Error) {
 	ctx := context.Background()
-	p, e := s.product(ctx, c, c.Params["ProductKey"])
+	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e != nil {
 		return nil, e
 	}
@@ -121,11 +128,11 @@ func (s *Server) batchCheckDeviceNames(c *Call) (Object, *Error) {
 // count moves the batch on after answering with the state it saw.
 func (s *Server) queryBatchRegisterDeviceStatus(c *Call) (Object, *Error) {
 	ctx := context.Background()
-	p, e := s.product(ctx, c, c.Params["ProductKey"])
+	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e != nil {
 		return nil, e
 	}
-	b, e := s.batch(ctx, c, p.ProductKey)
+	b, e := s.batch(ctx, c, p.ProductKey, ErrInvalidTenant)
 	if e != nil {
 		return nil, e
 	}
@@ -169,7 +176,7 @@ func (s *Server) batchRegisterDeviceWithApplyID(c *Call) (Object, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	b, e := s.batch(ctx, c, p.ProductKey)
+	b, e := s.batch(ctx, c, p.ProductKey, ErrDeviceApplyNotFound)
 	if e != nil {
 		return nil, e
 	}
@@ -228,7 +235,7 @@ func (s *Server) queryPageByApplyID(c *Call) (Object, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	b, e := s.batch(ctx, c, "")
+	b, e := s.batch(ctx, c, "", ErrInvalidTenant)
 	if e != nil {
 		return nil, e
 	}

@@ -150,7 +150,7 @@ func TestTwoAccountsSideBySide(t *testing.T) {
 					check.DeviceName = &[]string{"intruder02"}
 					cr, err := c.BatchCheckDeviceNames(check)
 					require.NoError(t, err)
-					assert.Contains(t, []string{"iot.prod.NotExistedProduct", "iot.common.InvalidTenant"}, cr.Code, "BatchCheckDeviceNames")
+					assert.Equal(t, "iot.common.InvalidTenant", cr.Code, "BatchCheckDeviceNames (errors.md §3 lists InvalidTenant)")
 
 					br := iot.CreateBatchRegisterDeviceRequest()
 					br.AcceptFormat = format
@@ -158,7 +158,15 @@ func TestTwoAccountsSideBySide(t *testing.T) {
 					br.Count = requests.NewInteger(1)
 					brr, err := c.BatchRegisterDevice(br)
 					require.NoError(t, err)
-					assert.Contains(t, []string{"iot.prod.NotExistedProduct", "iot.common.InvalidTenant"}, brr.Code, "BatchRegisterDevice")
+					assert.Equal(t, "iot.prod.NotExistedProduct", brr.Code, "BatchRegisterDevice")
+
+					wa := iot.CreateBatchRegisterDeviceWithApplyIdRequest()
+					wa.AcceptFormat = format
+					wa.ProductKey = side.myPK
+					wa.ApplyId = requestsInteger(side.otherApply)
+					war, err := c.BatchRegisterDeviceWithApplyId(wa)
+					require.NoError(t, err)
+					assert.Equal(t, "iot.device.DeviceApplyIsNotFound", war.Code, "BatchRegisterDeviceWithApplyId")
 
 					st := iot.CreateQueryBatchRegisterDeviceStatusRequest()
 					st.AcceptFormat = format
@@ -166,14 +174,14 @@ func TestTwoAccountsSideBySide(t *testing.T) {
 					st.ApplyId = requestsInteger(side.otherApply)
 					str, err := c.QueryBatchRegisterDeviceStatus(st)
 					require.NoError(t, err)
-					assert.Equal(t, "iot.device.DeviceApplyIsNotFound", str.Code, "QueryBatchRegisterDeviceStatus")
+					assert.Equal(t, "iot.common.InvalidTenant", str.Code, "QueryBatchRegisterDeviceStatus (errors.md §3 lists InvalidTenant)")
 
 					pg := iot.CreateQueryPageByApplyIdRequest()
 					pg.AcceptFormat = format
 					pg.ApplyId = requestsInteger(side.otherApply)
 					pgr, err := c.QueryPageByApplyId(pg)
 					require.NoError(t, err)
-					assert.Equal(t, "iot.device.DeviceApplyIsNotFound", pgr.Code, "QueryPageByApplyId")
+					assert.Equal(t, "iot.common.InvalidTenant", pgr.Code, "QueryPageByApplyId (errors.md §3 lists InvalidTenant)")
 					assert.Empty(t, pgr.ApplyDeviceList.ApplyDeviceInfo)
 
 					dp := deleteProduct(t, c, format, side.otherPK, "")
