@@ -183,6 +183,9 @@ func (s *Server) batchRegisterDeviceWithApplyID(c *Call) (Object, *Error) {
 	if b.Kind != store.KindNames {
 		return nil, ErrIncorrectApplyInfo
 	}
+	if p.DeviceCount+b.Count > s.deviceQuota() {
+		return nil, ErrDeviceNumberExceedTenant
+	}
 	due, polls := s.schedule(store.StatusCreate)
 	b, err := s.st.StartCreate(ctx, b.ApplyID, due, polls)
 	switch {
@@ -210,6 +213,8 @@ func (s *Server) batchRegisterDevice(c *Call) (Object, *Error) {
 		return nil, ErrInvalidFormattedParameter
 	case n > maxBatchCount:
 		return nil, ErrDeviceCountExceeded
+	case p.DeviceCount+n > s.deviceQuota():
+		return nil, ErrDeviceNumberExceedTenant
 	}
 	names := make([]store.BatchName, n)
 	for i := range names {

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/iot-emulator/iot-emulator/store"
@@ -20,22 +19,18 @@ const (
 	maxBatchQueryNames  = 100
 )
 
-// devicesPerProduct is the documented per-product device quota (IoT
-// Platform "Limits" page, doc 30527): 3,000,000 in cn-shanghai, 1,000,000
-// in the other regions.
-func devicesPerProduct(region string) int {
-	if n := deviceQuotaOverride.Load(); n > 0 {
-		return int(n)
+// deviceQuota is the per-product device quota: Config.DeviceQuota when
+// set, else the documented one (IoT Platform "Limits" page, doc 30527):
+// 3,000,000 in cn-shanghai, 1,000,000 in the other regions.
+func (s *Server) deviceQuota() int {
+	if s.cfg.DeviceQuota > 0 {
+		return s.cfg.DeviceQuota
 	}
-	if region == "cn-shanghai" {
+	if s.cfg.Region == "cn-shanghai" {
 		return 3_000_000
 	}
 	return 1_000_000
 }
-
-// deviceQuotaOverride, when positive, replaces the documented quota so a
-// test can reach it without registering millions of devices.
-var deviceQuotaOverride atomic.Int64
 
 // iotIDRE is what an IotId may look like: the generated ones are 26
 // letters and digits, fixture ones follow the fixture's id rule.
@@ -120,7 +115,7 @@ func (s *Server) registerDevice(c *Call) (Object, *Error) {
 		// No documented code of its own for a bad nickname [INFERRED].
 		return nil, ErrInvalidFormattedParameter.WithMessage("The parameter format is invalid: Nickname.")
 	}
-	quota := devicesPerProduct(s.cfg.Region)
+	quota := s.deviceQuota()
 	var d store.Device
 	var err error
 	// A generated name that happens to be taken is drawn again.

@@ -54,6 +54,9 @@ type Config struct {
 	// SuccessLists fills ValidList with every name in *_SUCCESS states
 	// (the metadata demo) instead of leaving it empty (the documentation).
 	SuccessLists bool
+	// DeviceQuota caps the devices of one product; 0 is the documented
+	// quota of the region (3,000,000 in cn-shanghai, else 1,000,000).
+	DeviceQuota int
 	// DeleteProductCascade lets DeleteProduct delete a product that still
 	// has devices, with them, instead of refusing it.
 	DeleteProductCascade bool

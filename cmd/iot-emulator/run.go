@@ -43,6 +43,7 @@ type options struct {
 	qps                                                    qpsFlag
 	qpsScale                                               float64
 	throttleStatus, businessErrorStatus, journalSize       int
+	deviceQuota                                            int
 	successLists, showVersion, deleteCascade               bool
 }
 
@@ -99,6 +100,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.throttleStatus, "throttle-status", 400, "HTTP status of Throttling.User answers: 400 or 429")
 	fs.IntVar(&o.businessErrorStatus, "business-error-status", 200, "HTTP status of Success=false business errors: 200 (documented) or 400")
 	fs.BoolVar(&o.successLists, "success-lists", false, "list every name in ValidList of CHECK_SUCCESS/CREATE_SUCCESS (the metadata demo) instead of an empty list")
+	fs.IntVar(&o.deviceQuota, "device-quota", 0, "devices allowed per product; 0 = the documented quota (3,000,000 in cn-shanghai, else 1,000,000)")
 	fs.BoolVar(&o.deleteCascade, "delete-product-cascade", false, "let DeleteProduct delete a product that still has devices (with them) instead of refusing it")
 	fs.DurationVar(&o.timestampWindow, "timestamp-window", 15*time.Minute, "how far Timestamp/x-acs-date may be from the server clock")
 	fs.StringVar(&o.admin, "admin", "on", "admin API under /_emulator/: on or off (health stays on)")
@@ -207,6 +209,10 @@ func (o *options) config(stderr io.Writer) (emulator.Config, error) {
 	cfg.ThrottleStatus, cfg.BusinessErrorStatus = o.throttleStatus, o.businessErrorStatus
 	cfg.SuccessLists, cfg.TimestampWindow = o.successLists, o.timestampWindow
 	cfg.DeleteProductCascade = o.deleteCascade
+	if o.deviceQuota < 0 {
+		return cfg, errors.New("--device-quota must not be negative")
+	}
+	cfg.DeviceQuota = o.deviceQuota
 	cfg.JournalSize, cfg.Region = o.journalSize, o.region
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
