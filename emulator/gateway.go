@@ -208,6 +208,15 @@ func headerNames() []string {
 func (s *Server) account(ctx context.Context, ak string) (store.Account, *Error) {
 	a, err := s.st.Account(ctx, ak)
 	if err == nil {
+		if mu, ok := s.looseSeed.Load(ak); ok {
+			// Seeding writes the account before its products, so a
+			// request that finds the account may be looking at it half
+			// made: wait until whoever seeds it is done. The lock is
+			// stored before the account is written, so it is found here.
+			m := mu.(*sync.Mutex)
+			m.Lock()
+			defer m.Unlock()
+		}
 		return a, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
