@@ -53,47 +53,54 @@ type Call struct {
 	// InstanceID is the IotInstanceId parameter ("" is the public instance).
 	InstanceID string
 	auth       signature.Authorization
+	// throttled says why the throttle refused the call.
+	throttled *throttle
 }
 
-// decode reads an RPC request into a Call. Errors are gateway errors
-// rendered in whatever format could be determined.
+// decode reads an RPC request into a Call. Errors are gateway errors; the
+// call's Format is settled even when decoding fails, so the error goes out
+// in the format the client asked for.
 func decode(r *http.Request, c *Call) *Error {
 	c.Method = r.Method
 	c.Host = r.Host
 	c.Header = r.Header
 	c.Params = map[string]string{}
 	c.Query = map[string][]string{}
+	c.V3 = strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-")
+	var first *Error
+	keep := func(e *Error) {
+		if first == nil {
+			first = e
+		}
+	}
 	budget := MaxParams
-	if err := parseForm(r.URL.RawQuery, func(k, v string) {
+	keep(parseForm(r.URL.RawQuery, func(k, v string) {
 		c.Query[k] = append(c.Query[k], v)
 		if _, ok := c.Params[k]; !ok {
 			c.Params[k] = v
 		}
-	}, &budget); err != nil {
-		return err
-	}
+	}, &budget))
+	// Chunked bodies (the TS Tea client) arrive here de-chunked.
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return ErrInvalidParam.WithMessage("The request body could not be read: %v", err)
-	}
-	if len(body) > MaxBodyBytes {
-		return ErrRequestTooLarge
-	}
-	c.Body = body
-	// Go SDK v1 sends a form body even on GET, and signs it: read a form
-	// body whatever the method.
-	ct := strings.ToLower(r.Header.Get("Content-Type"))
-	if len(body) > 0 && (ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) {
-		if err := parseForm(string(body), func(k, v string) { c.Params[k] = v }, &budget); err != nil {
-			return err
+	switch {
+	case err != nil:
+		keep(ErrInvalidParam.WithMessage("The request body could not be read: %v", err))
+	case len(body) > MaxBodyBytes:
+		keep(ErrRequestTooLarge.WithMessage("The request body is larger than %d bytes.", MaxBodyBytes))
+	default:
+		c.Body = body
+		// Go SDK v1 sends a form body even on GET, and signs it: read a
+		// form body whatever the method.
+		ct := strings.ToLower(r.Header.Get("Content-Type"))
+		if len(body) > 0 && (ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) {
+			keep(parseForm(string(body), func(k, v string) { c.Params[k] = v }, &budget))
 		}
 	}
-	if authz := r.Header.Get("Authorization"); strings.HasPrefix(authz, "ACS3-") {
-		c.V3 = true
+	if c.V3 {
 		c.Format = "JSON"
 		c.Action = r.Header.Get("x-acs-action")
 		c.Version = r.Header.Get("x-acs-version")
-		return nil
+		return first
 	}
 	c.Action = c.Params["Action"]
 	c.Version = c.Params["Version"]
@@ -104,15 +111,18 @@ func decode(r *http.Request, c *Call) *Error {
 		c.Format = "XML" // documented default
 	default:
 		c.Format = "XML"
-		return ErrInvalidFormat
+		keep(ErrInvalidFormat)
 	}
-	return nil
+	return first
 }
 
 // parseForm decodes application/x-www-form-urlencoded text ('+' is a
 // space) with our own bound, instead of net/url's, whose default of 10,000
-// pairs is below a full batch.
+// pairs is below a full batch. A badly encoded pair is skipped and
+// reported, and the rest is still read, so that Format is known for the
+// error answer.
 func parseForm(s string, put func(k, v string), budget *int) *Error {
+	var first *Error
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -127,11 +137,17 @@ func parseForm(s string, put func(k, v string), budget *int) *Error {
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
 		if err := errors.Join(err1, err2); err != nil {
-			return ErrInvalidParam.WithMessage("Specified parameter %q is not valid URL encoding.", k)
+			if first == nil {
+				if len(k) > 64 {
+					k = k[:64] + "…"
+				}
+				first = ErrInvalidParam.WithMessage("Specified parameter %q is not valid URL encoding.", k)
+			}
+			continue
 		}
 		put(key, val)
 	}
-	return nil
+	return first
 }
 
 // List returns the values of a repeat list Name.N, ordered by numeric

@@ -68,7 +68,7 @@ var (
 	ErrInternal              = gw("InternalError", 500, "The request processing has failed due to some unknown error, exception or failure.")
 	ErrServiceUnavailable    = gw("ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server.")
 	ErrRequestTooLarge       = gw("InvalidParameter.TooLarge", 400, "The request is larger than this endpoint accepts.")
-	ErrContentSHA256Mismatch = gw("IncompleteSignature", 400, "The x-acs-content-sha256 header does not match the request body.")
+	ErrContentSHA256Mismatch = gw("IncompleteSignature", 400, "The request signature does not conform to Aliyun standards. The x-acs-content-sha256 header does not match the request body.")
 )
 
 // IoT business errors, errors.md §2.
@@ -153,6 +153,15 @@ func missing(param string) *Error {
 	e.Code = "Missing" + param
 	e.Message = param + " is mandatory for this action."
 	return &e
+}
+
+// missingHeader is Missing{Param} for a V3 request, whose common
+// parameters travel as headers: the code names the parameter, as for V1
+// callers, and the message names the header that was not sent.
+func missingHeader(param, header string) *Error {
+	e := missing(param)
+	e.Message = header + " is mandatory for this action."
+	return e
 }
 
 // invalid is the gateway's Invalid{Param} error for a value of the wrong type.

@@ -106,9 +106,9 @@ type Server struct {
 	journal *journal
 	ready   atomic.Bool
 
-	mu          sync.Mutex // guards progression and looseSeed
+	mu          sync.Mutex // guards progression
 	progression Progression
-	looseSeed   sync.Map // AccessKeyId → *sync.Once, so a loose account is seeded once
+	looseSeed   sync.Map // AccessKeyId → *sync.Mutex, so a loose account is created once
 }
 
 // New builds a server over an opened store. Call Seed (or load state some
@@ -250,7 +250,11 @@ func (s *Server) write(w http.ResponseWriter, c *Call, body Object, e *Error) in
 			if e.Status == ErrThrottlingUser.Status { // a fault rule's own httpStatus wins
 				status = s.cfg.ThrottleStatus
 			}
-			w.Header().Set("x-ratelimit-user-api", "Limit:"+fmt.Sprint(s.limits.limitFor(c.Action))+",Remain:0,TimeLeft:1000,Reset:1000")
+			t := c.throttled
+			if t == nil { // injected by a fault rule: hint a one-second wait
+				t = &throttle{limit: s.limits.limitFor(c.Action), wait: time.Second, full: time.Second}
+			}
+			w.Header().Set("x-ratelimit-user-api", t.header())
 		}
 		host := c.Host
 		if host == "" {

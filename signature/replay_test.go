@@ -13,10 +13,14 @@ import (
 	"testing"
 )
 
-// capturedRequestsPath points at requests recorded from the official SDKs
-// (see shared/testdata/README.md); it lives outside the module so it is read
-// relative to this package directory.
-const capturedRequestsPath = "../../shared/testdata/sdk-requests.jsonl"
+// capturedRequestsPaths are where the requests recorded from the official
+// SDKs (shared/testdata/README.md) may be found: the copy kept in the
+// module, which the emulator's own replay test shares, then the original
+// next to the checkout.
+var capturedRequestsPaths = []string{
+	"../emulator/testdata/sdk-requests.jsonl",
+	"../../shared/testdata/sdk-requests.jsonl",
+}
 
 // capturedRequest holds the fields of one sdk-requests.jsonl line that
 // signature checking needs.
@@ -40,9 +44,15 @@ type capturedRequest struct {
 
 func loadCapturedRequests(t *testing.T) []capturedRequest {
 	t.Helper()
-	f, err := os.Open(capturedRequestsPath)
+	var f *os.File
+	err := os.ErrNotExist
+	for _, p := range capturedRequestsPaths {
+		if f, err = os.Open(p); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+	}
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s not present", capturedRequestsPath)
+		t.Skipf("none of %v present", capturedRequestsPaths)
 	}
 	mustNoError(t, err)
 	defer f.Close()

@@ -118,10 +118,13 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 			}
 			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
-		fmt.Fprintf(stderr, "\nQPS limits in force by default (per account and action):\n")
-		for _, a := range emulator.Actions() {
-			fmt.Fprintf(stderr, "  %-32s %g\n", a.Name, a.QPS)
+		// The limits as the throttle would enforce them with the --qps and
+		// --qps-scale given before --help (0 = unlimited).
+		fmt.Fprintf(stderr, "\nQPS limits in force (per account and action; --throttle off disables all):\n")
+		for _, l := range emulator.Limits(emulator.Config{QPS: o.qps, QPSScale: o.qpsScale}) {
+			fmt.Fprintf(stderr, "  %-32s %g\n", l.Action, l.QPS)
 		}
+		fmt.Fprintf(stderr, "  (QueryProductList and QueryDevice: 2 when CurrentPage x PageSize >= 100,000)\n")
 	}
 	return fs
 }

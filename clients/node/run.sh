@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the Node client tests (pop-core and the Tea SDK) against a freshly
+# built emulator binary: build, start on a free port, npm ci, node --test,
+# and stop the emulator however the tests end. Extra arguments go to
+# node --test (e.g. a test file).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== build the emulator"
+(cd "$root" && go build -o "$work/iot-emulator" ./cmd/iot-emulator)
+
+# The throttled action's limit; the tests read it from the same variable.
+export IOT_EMULATOR_THROTTLED_QPS="${IOT_EMULATOR_THROTTLED_QPS:-2}"
+
+echo "== start it"
+# Port 0: the kernel picks a free port, and the first line the emulator
+# prints says which ("... listening on http://127.0.0.1:PORT").
+"$work/iot-emulator" \
+  --addr 127.0.0.1:0 \
+  --fixtures "$here/fixtures.json" \
+  --auth strict \
+  --throttle on \
+  --qps "BatchRegisterDevice=$IOT_EMULATOR_THROTTLED_QPS" \
+  --batch-progression delay --check-delay 200ms --create-delay 200ms \
+  --log-level warn \
+  >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+
+url=""
+for _ in $(seq 1 300); do
+  url="$(sed -n 's/.* listening on \(http:\/\/[^ ]*\).*/\1/p' "$work/stdout" | head -n 1)"
+  [ -n "$url" ] && break
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "the emulator exited:" >&2
+    cat "$work/stdout" "$work/stderr" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "the emulator did not say where it listens within 30s:" >&2
+  cat "$work/stdout" "$work/stderr" >&2
+  exit 1
+fi
+echo "emulator at $url"
+export IOT_EMULATOR_URL="$url"
+
+echo "== npm ci"
+(cd "$here" && npm ci --no-audit --no-fund)
+
+echo "== node --test"
+status=0
+(cd "$here" && node --test "$@") || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "== emulator log" >&2
+  cat "$work/stderr" >&2
+fi
+exit "$status"
