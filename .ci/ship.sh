@@ -69,6 +69,9 @@ echo "-- examples/node (@alicloud/pop-core)"
 (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 IOT_ENDPOINT="http://$addr" node examples/node/index.js
 
+echo "-- examples/node/tea.js (@alicloud/iot20180120, ACS3 signatures)"
+IOT_ENDPOINT="http://$addr" node examples/node/tea.js
+
 echo "-- SIGTERM: graceful stop, exit status 0"
 kill -TERM "$pid"
 status=0

@@ -70,3 +70,20 @@ func poll(b *testing.B, client *iot.Client, pk string, id int64, want string) {
 		}
 	}
 }
+
+// BenchmarkStatusRoundTrip is one signed SDK call (a status query), the
+// unit the 10,000-name flow is quoted against in the README.
+func BenchmarkStatusRoundTrip(b *testing.B) {
+	srv := emutest.New(b, emutest.WithProgression("immediate"))
+	client := srv.NewIotClient()
+	check := iot.CreateBatchCheckDeviceNamesRequest()
+	check.ProductKey = srv.ProductKey()
+	check.DeviceName = &[]string{"light001"}
+	resp, err := client.BatchCheckDeviceNames(check)
+	if err != nil || !resp.Success {
+		b.Fatalf("check: %v", err)
+	}
+	for b.Loop() {
+		poll(b, client, srv.ProductKey(), resp.Data.ApplyId, "CHECK_SUCCESS")
+	}
+}
