@@ -113,9 +113,15 @@ func (s *Server) batchCheckDeviceNames(c *Call) (Object, *Error) {
 			{"RepeatedDeviceNameList", Object{{"RepeatDevieNameList", Strings(repeated)}}},
 		})
 	}
-	due, polls := s.schedule(store.StatusCheck)
+	return s.startBatch(ctx, c, p, store.KindNames, store.StatusCheck, names)
+}
+
+// startBatch stores a new batch in its first transient state, timed by
+// the progression policy, and hands it to the worker.
+func (s *Server) startBatch(ctx context.Context, c *Call, p store.Product, kind, status string, names []store.BatchName) (Object, *Error) {
+	due, polls := s.schedule(status)
 	b, err := s.st.CreateBatch(ctx, store.Batch{AccessKeyID: c.AccessKeyID, InstanceID: c.InstanceID, ProductKey: p.ProductKey,
-		Kind: store.KindNames, Status: store.StatusCheck, Due: due, PollsLeft: polls}, names)
+		Kind: kind, Status: status, Due: due, PollsLeft: polls}, names)
 	if err != nil {
 		return nil, ErrSystem
 	}
@@ -220,14 +226,7 @@ func (s *Server) batchRegisterDevice(c *Call) (Object, *Error) {
 	for i := range names {
 		names[i].DeviceName = store.NewDeviceName()
 	}
-	due, polls := s.schedule(store.StatusCreate)
-	b, err := s.st.CreateBatch(ctx, store.Batch{AccessKeyID: c.AccessKeyID, InstanceID: c.InstanceID, ProductKey: p.ProductKey,
-		Kind: store.KindRandom, Status: store.StatusCreate, Due: due, PollsLeft: polls}, names)
-	if err != nil {
-		return nil, ErrSystem
-	}
-	s.worker.wake()
-	return applyIDData(b.ApplyID), nil
+	return s.startBatch(ctx, c, p, store.KindRandom, store.StatusCreate, names)
 }
 
 // queryPageByApplyID pages through the devices a batch created.

@@ -149,7 +149,10 @@ func (s *Store) Batch(ctx context.Context, accessKeyID string, applyID int64) (B
 
 // Batches lists batches, of one account or of all when accessKeyID is "".
 func (s *Store) Batches(ctx context.Context, accessKeyID string) ([]Batch, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE (?='' OR b.access_key_id=?) ORDER BY b.apply_id`, accessKeyID, accessKeyID)
+	return collectBatches(s.db.QueryContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE (?='' OR b.access_key_id=?) ORDER BY b.apply_id`, accessKeyID, accessKeyID))
+}
+
+func collectBatches(rows *sql.Rows, err error) ([]Batch, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -167,20 +170,7 @@ func (s *Store) Batches(ctx context.Context, accessKeyID string) ([]Batch, error
 
 // Pending lists the batches in a transient state, soonest due first.
 func (s *Store) Pending(ctx context.Context) ([]Batch, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.status IN ('CHECK','CREATE') ORDER BY b.due_ms, b.apply_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Batch
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return collectBatches(s.db.QueryContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.status IN ('CHECK','CREATE') ORDER BY b.due_ms, b.apply_id`))
 }
 
 // BatchNames returns a batch's names in submission order.
