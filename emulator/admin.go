@@ -36,6 +36,7 @@ const defaultFailMsg = "Failed through the emulator's admin API."
 
 func (s *Server) adminRoutes(r chi.Router) {
 	r.Get("/health", s.health)
+	r.Head("/health", s.health) // container and load-balancer probes often send HEAD
 	r.Post("/reset", s.adminReset)
 	r.Get("/state", s.adminState)
 	r.Get("/config/progression", s.adminGetProgression)

@@ -105,10 +105,16 @@ func pageNames(t *testing.T, client *iot.Client, applyID int64) []string {
 }
 
 func TestHealth(t *testing.T) {
-	srv := emutest.New(t)
-	var body map[string]any
-	assert.Equal(t, http.StatusOK, adminCall(t, srv, "GET", "/_emulator/health", nil, &body))
-	assert.Equal(t, "ok", body["status"])
+	for _, admin := range []bool{true, false} {
+		t.Run(fmt.Sprintf("GET and HEAD answer 200 and POST is refused with the admin API on=%v", admin), func(t *testing.T) {
+			srv := emutest.New(t, emutest.WithConfig(func(c *emulator.Config) { c.Admin = admin }))
+			var body map[string]any
+			assert.Equal(t, http.StatusOK, adminCall(t, srv, "GET", "/_emulator/health", nil, &body))
+			assert.Equal(t, "ok", body["status"])
+			assert.Equal(t, http.StatusOK, adminCall(t, srv, "HEAD", "/_emulator/health", nil, nil))
+			assert.NotEqual(t, http.StatusOK, adminCall(t, srv, "POST", "/_emulator/health", nil, nil))
+		})
+	}
 }
 
 func TestManualProgressionOverHTTP(t *testing.T) {

@@ -179,7 +179,8 @@ func (s *Server) Handler() http.Handler {
 		r.Route("/_emulator", s.adminRoutes)
 	} else {
 		r.Route("/_emulator", func(r chi.Router) {
-			r.HandleFunc("/health", s.health)
+			r.Get("/health", s.health)
+			r.Head("/health", s.health)
 			r.NotFound(adminOff)
 			r.MethodNotAllowed(adminOff)
 		})

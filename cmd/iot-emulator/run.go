@@ -129,11 +129,29 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseOptions reads flags, then fills every flag not given on the command
-// line from its environment variable.
+// parseOptions fills every flag from its environment variable, then
+// parses the command line over them, so a flag wins and --help already
+// sees the environment (it prints the QPS limits in force). For the
+// repeatable --qps, flags override the environment's list action by action.
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := newFlagSet(o, stderr)
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		// --version is an action, not a setting: an IOT_EMULATOR_VERSION
+		// left in a container's environment must not turn start-up into it.
+		if err != nil || f.Name == "version" {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, e)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flag.ErrHelp
@@ -143,22 +161,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		// --version is an action, not a setting: an IOT_EMULATOR_VERSION
-		// left in a container's environment must not turn start-up into it.
-		if set[f.Name] || err != nil || f.Name == "version" {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, e)
-			}
-		}
-	})
-	return o, err
+	return o, nil
 }
 
 func (o *options) config(stderr io.Writer) (emulator.Config, error) {
@@ -310,9 +313,12 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 			keys = append(keys, p.ProductKey)
 		}
 	}
-	acct := cfg.Fixtures.Accounts[0]
+	var creds []string
+	for _, a := range cfg.Fixtures.Accounts {
+		creds = append(creds, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
+	}
 	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), ln.Addr())
-	fmt.Fprintf(stdout, "credentials: AccessKeyId=%s AccessKeySecret=%s\n", acct.AccessKeyID, acct.AccessKeySecret)
+	fmt.Fprintf(stdout, "credentials: %s\n", strings.Join(creds, "; "))
 	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
 	fmt.Fprintf(stdout, "state: %s\n", where)
 
@@ -374,6 +380,9 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("healthcheck: unexpected argument %q (usage: iot-emulator healthcheck [--url URL] [--timeout D])", fs.Arg(0))
 	}
 	target := *url
 	if target == "" {

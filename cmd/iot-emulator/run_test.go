@@ -137,6 +137,13 @@ func TestVersionAndHelp(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "iot-emulator devel\n", out)
 	})
+	t.Run("--help lists the QPS limits in force, environment included", func(t *testing.T) {
+		_, help, err := runOnce(t, []string{"--qps", "RegisterDevice=7", "--help"}, map[string]string{"IOT_EMULATOR_QPS": "BatchRegisterDevice=1,RegisterDevice=3"})
+		require.NoError(t, err)
+		assert.Regexp(t, `\n  BatchRegisterDevice +1\n`, help)
+		assert.Regexp(t, `\n  RegisterDevice +7\n`, help, "the flag wins over the environment")
+		assert.Regexp(t, `\n  QueryDeviceInfo +500\n`, help)
+	})
 	t.Run("--help lists every flag with its environment variable and exits 0", func(t *testing.T) {
 		_, help, err := runOnce(t, []string{"--help"}, nil)
 		require.NoError(t, err)
@@ -344,6 +351,7 @@ func TestHealthcheck(t *testing.T) {
 		{"a dead port is an error", []string{"--url", "http://" + deadAddr}, nil, false},
 		{"a dead port from the environment is an error", nil, map[string]string{"IOT_EMULATOR_ADDR": deadAddr}, false},
 		{"a server answering something else than the health check is an error", []string{"--url", "http://" + in.addr + "/_emulator/nope"}, nil, false},
+		{"a stray argument is an error, not a check of the default address", []string{"--url", "http://" + in.addr, "extra"}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := runOnce(t, append([]string{"healthcheck"}, tc.args...), tc.env)
