@@ -90,6 +90,7 @@ func TestFaultEnvelopes(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, se.HttpStatus())
 		assert.Equal(t, "Forbidden.RAM", se.ErrorCode())
 		assert.Equal(t, "User is not authorized to operate on the specified resource.", se.Message())
+		assert.Equal(t, "iot:QueryPageByApplyId", se.AccessDeniedDetail()["AuthAction"], "a RAM denial carries its AccessDeniedDetail")
 	})
 	t.Run("an unknown code with httpStatus and message is a gateway error with both", func(t *testing.T) {
 		srv := emutest.New(t)

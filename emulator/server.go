@@ -268,6 +268,17 @@ func (s *Server) write(w http.ResponseWriter, c *Call, body Object, e *Error) in
 			{"Message", e.Message},
 			{"Recommend", "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Iot&requestId=" + c.RequestID},
 		}
+		if e.Status == http.StatusForbidden {
+			// RAM denials carry the detail SDK v1 and Tea read (errors.md §1).
+			out = append(out, Field{"AccessDeniedDetail", Object{
+				{"AuthAction", "iot:" + c.Action},
+				{"AuthPrincipalType", "SubUser"},
+				{"AuthPrincipalDisplayName", c.AccessKeyID},
+				{"NoPermissionType", "ImplicitDeny"},
+				{"PolicyType", "AccountLevelIdentityBasedPolicy"},
+				{"EncodedDiagnosticMessage", ""},
+			}})
+		}
 		root = "Error"
 	case e != nil:
 		status = s.cfg.BusinessErrorStatus
