@@ -561,7 +561,7 @@ func (s *Server) adminAddFault(w http.ResponseWriter, r *http.Request) {
 		s.adminFailure(w, r, err)
 		return
 	}
-	adminJSON(w, http.StatusCreated, map[string]any{"id": id})
+	adminJSON(w, http.StatusOK, map[string]any{"id": id})
 }
 
 func (s *Server) adminClearFaults(w http.ResponseWriter, r *http.Request) {
