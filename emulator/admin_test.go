@@ -52,42 +52,6 @@ type adminErr struct {
 	Error string `json:"error"`
 }
 
-// checkNames starts a BatchCheckDeviceNames batch through the SDK.
-func checkNames(t *testing.T, client *iot.Client, pk string, names ...string) int64 {
-	t.Helper()
-	req := iot.CreateBatchCheckDeviceNamesRequest()
-	req.ProductKey = pk
-	req.DeviceName = &names
-	resp, err := client.BatchCheckDeviceNames(req)
-	require.NoError(t, err)
-	require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-	return resp.Data.ApplyId
-}
-
-// statusOf asks the SDK once for a batch's status.
-func statusOf(t *testing.T, client *iot.Client, format, pk string, applyID int64) *iot.QueryBatchRegisterDeviceStatusResponse {
-	t.Helper()
-	req := iot.CreateQueryBatchRegisterDeviceStatusRequest()
-	req.AcceptFormat = format
-	req.ProductKey = pk
-	req.ApplyId = requestsInteger(applyID)
-	resp, err := client.QueryBatchRegisterDeviceStatus(req)
-	require.NoError(t, err)
-	require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-	return resp
-}
-
-// startCreate submits creation of a checked batch through the SDK.
-func startCreate(t *testing.T, client *iot.Client, pk string, applyID int64) {
-	t.Helper()
-	req := iot.CreateBatchRegisterDeviceWithApplyIdRequest()
-	req.ProductKey = pk
-	req.ApplyId = requestsInteger(applyID)
-	resp, err := client.BatchRegisterDeviceWithApplyId(req)
-	require.NoError(t, err)
-	require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-}
-
 // pageNames lists the names of the devices a batch created.
 func pageNames(t *testing.T, client *iot.Client, applyID int64) []string {
 	t.Helper()

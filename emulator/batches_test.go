@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
@@ -12,46 +11,6 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emutest"
 )
-
-// waitStatus polls QueryBatchRegisterDeviceStatus until the batch leaves
-// transient, returning every status seen.
-func waitStatus(t *testing.T, c *iot.Client, format, pk string, applyID int64) (*iot.QueryBatchRegisterDeviceStatusResponse, []string) {
-	t.Helper()
-	var seen []string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		req := iot.CreateQueryBatchRegisterDeviceStatusRequest()
-		req.AcceptFormat = format
-		req.ProductKey = pk
-		req.ApplyId = requestsInteger(applyID)
-		resp, err := c.QueryBatchRegisterDeviceStatus(req)
-		require.NoError(t, err)
-		require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-		if len(seen) == 0 || seen[len(seen)-1] != resp.Data.Status {
-			seen = append(seen, resp.Data.Status)
-		}
-		if resp.Data.Status != "CHECK" && resp.Data.Status != "CREATE" {
-			return resp, seen
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("batch %d still %s", applyID, resp.Data.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// status asks the SDK for a batch's status once.
-func status(t *testing.T, c *iot.Client, format, pk string, applyID int64) string {
-	t.Helper()
-	req := iot.CreateQueryBatchRegisterDeviceStatusRequest()
-	req.AcceptFormat = format
-	req.ProductKey = pk
-	req.ApplyId = requestsInteger(applyID)
-	resp, err := c.QueryBatchRegisterDeviceStatus(req)
-	require.NoError(t, err)
-	require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-	return resp.Data.Status
-}
 
 func TestCustomNameFlow(t *testing.T) {
 	for _, format := range []string{"JSON", "XML"} {
@@ -73,7 +32,7 @@ func TestCustomNameFlow(t *testing.T) {
 			applyID := resp.Data.ApplyId
 			require.Positive(t, applyID)
 
-			assert.Equal(t, "CHECK", status(t, client, format, pk, applyID))
+			assert.Equal(t, "CHECK", statusOf(t, client, format, pk, applyID).Data.Status)
 			srv.Advance(applyID)
 			st, seen := waitStatus(t, client, format, pk, applyID)
 			assert.Equal(t, []string{"CHECK_SUCCESS"}, seen)
@@ -88,7 +47,7 @@ func TestCustomNameFlow(t *testing.T) {
 			require.True(t, rr.Success, "%s: %s", rr.Code, rr.ErrorMessage)
 			assert.Equal(t, applyID, rr.Data.ApplyId)
 
-			assert.Equal(t, "CREATE", status(t, client, format, pk, applyID))
+			assert.Equal(t, "CREATE", statusOf(t, client, format, pk, applyID).Data.Status)
 			srv.Advance(applyID)
 			_, seen = waitStatus(t, client, format, pk, applyID)
 			assert.Equal(t, []string{"CREATE_SUCCESS"}, seen)
@@ -194,28 +153,6 @@ func TestCheckFailsForExistingName(t *testing.T) {
 		assert.False(t, rr.Success)
 		assert.Equal(t, "iot.device.IncorrentDeviceApplyInfo", rr.Code)
 	})
-}
-
-// register runs the whole custom-name flow for names and returns the ApplyId.
-func register(t *testing.T, client *iot.Client, pk string, names []string) int64 {
-	t.Helper()
-	check := iot.CreateBatchCheckDeviceNamesRequest()
-	check.ProductKey = pk
-	check.DeviceName = &names
-	resp, err := client.BatchCheckDeviceNames(check)
-	require.NoError(t, err)
-	require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-	st, _ := waitStatus(t, client, "JSON", pk, resp.Data.ApplyId)
-	require.Equal(t, "CHECK_SUCCESS", st.Data.Status)
-	reg := iot.CreateBatchRegisterDeviceWithApplyIdRequest()
-	reg.ProductKey = pk
-	reg.ApplyId = requestsInteger(resp.Data.ApplyId)
-	rr, err := client.BatchRegisterDeviceWithApplyId(reg)
-	require.NoError(t, err)
-	require.True(t, rr.Success, "%s: %s", rr.Code, rr.ErrorMessage)
-	st, _ = waitStatus(t, client, "JSON", pk, resp.Data.ApplyId)
-	require.Equal(t, "CREATE_SUCCESS", st.Data.Status)
-	return resp.Data.ApplyId
 }
 
 func TestCheckRejectsBadNames(t *testing.T) {
