@@ -306,3 +306,47 @@ func TestReadmeConfigTable(t *testing.T) {
 		})
 	})
 }
+
+// adminBlock is the README's runnable list of admin API calls.
+var adminBlock = regexp.MustCompile("<!-- admin-curl -->\\s*\n```sh\n((?s:.*?))```")
+
+// TestReadmeAdminCurls runs the README's admin API examples, line by line
+// and as written (only the address changes), against a live emulator with
+// two batches waiting in CHECK, and requires every call to succeed.
+func TestReadmeAdminCurls(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	m := adminBlock.FindStringSubmatch(repoFile(t, "README.md"))
+	require.NotNil(t, m, "README.md lost its <!-- admin-curl --> block")
+	in := start(t, []string{"--addr", "127.0.0.1:0", "--batch-progression", "manual", "--throttle", "off"}, nil)
+
+	client, err := iot.NewClientWithAccessKey("cn-shanghai", "testAccessKeyId", "testAccessKeySecret")
+	require.NoError(t, err)
+	client.Domain = in.addr
+	for _, names := range [][]string{{"light01", "light02"}, {"light01", "light02"}} {
+		req := iot.CreateBatchCheckDeviceNamesRequest()
+		req.ProductKey = "a1TestProd1"
+		req.DeviceName = &names
+		resp, err := client.BatchCheckDeviceNames(req)
+		require.NoError(t, err)
+		require.True(t, resp.Success, resp.Code)
+	}
+
+	prelude := ""
+	for _, line := range strings.Split(strings.TrimSpace(m[1]), "\n") {
+		line = strings.ReplaceAll(line, "127.0.0.1:8080", in.addr)
+		if !strings.HasPrefix(line, "curl ") {
+			prelude += line + "\n"
+			continue
+		}
+		call, _, _ := strings.Cut(line, "#")
+		t.Run("the README's "+strings.TrimSpace(call)+" succeeds", func(t *testing.T) {
+			// -f turns an HTTP error into a non-zero exit; -S shows it.
+			cmd := exec.Command("bash", "-c", prelude+strings.Replace(line, "curl -s ", "curl -sSf ", 1))
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.True(t, strings.HasPrefix(strings.TrimSpace(string(out)), "{"), "a JSON answer: %s", out)
+		})
+	}
+}
