@@ -25,6 +25,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iot-emulator/iot-emulator/emulator"
 )
 
 // repoFile reads a file relative to the repository root.
@@ -347,6 +349,22 @@ func TestReadmeAdminCurls(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			assert.True(t, strings.HasPrefix(strings.TrimSpace(string(out)), "{"), "a JSON answer: %s", out)
+		})
+	}
+}
+
+// TestReadmeAPITable keeps the README's APIs table in step with the action
+// table: every action, its required parameters and its QPS limit.
+func TestReadmeAPITable(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	for _, a := range emulator.Actions() {
+		t.Run("the README's APIs table documents "+a.Name, func(t *testing.T) {
+			req := "—"
+			if len(a.Required) > 0 {
+				req = "`" + strings.Join(a.Required, "`, `") + "`"
+			}
+			row := regexp.MustCompile("(?m)^\\| `" + a.Name + "` \\| [^\\n]* \\| " + regexp.QuoteMeta(req) + " \\| " + strconv.FormatFloat(a.QPS, 'g', -1, 64) + "( |\\|)")
+			assert.Regexp(t, row, readme)
 		})
 	}
 }
