@@ -133,9 +133,6 @@ func readJSON(r *http.Request, v any) error {
 func (s *Server) Reset(ctx context.Context, accessKeyID string) error {
 	if accessKeyID == "" {
 		err := s.worker.exclusive(func() error {
-			if err := s.st.Reset(ctx, ""); err != nil {
-				return err
-			}
 			s.looseSeed.Clear()
 			return s.cfg.Fixtures.Apply(ctx, s.st)
 		})
@@ -164,14 +161,12 @@ func (s *Server) Reset(ctx context.Context, accessKeyID string) error {
 		}
 	}
 	err := s.worker.exclusive(func() error {
-		if err := s.st.Reset(ctx, accessKeyID); err != nil {
-			return err
-		}
 		s.looseSeed.Delete(accessKeyID)
-		if tmpl == nil {
-			return nil
+		var seeds []store.Seed
+		if tmpl != nil {
+			seeds = append(seeds, fixtures.AccountSeed(*tmpl, tmpl.AccessKeyID, tmpl.AccessKeySecret))
 		}
-		return fixtures.ApplyAccount(ctx, s.st, *tmpl, tmpl.AccessKeyID, tmpl.AccessKeySecret)
+		return s.st.Replace(ctx, accessKeyID, seeds)
 	})
 	if err != nil {
 		return err

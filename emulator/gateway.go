@@ -206,17 +206,10 @@ func headerNames() []string {
 // (without their devices); concurrent first calls with one AccessKeyId
 // create it once.
 func (s *Server) account(ctx context.Context, ak string) (store.Account, *Error) {
+	// Seeding writes an account with its products in one transaction, so
+	// an account found here is never half made.
 	a, err := s.st.Account(ctx, ak)
 	if err == nil {
-		if mu, ok := s.looseSeed.Load(ak); ok {
-			// Seeding writes the account before its products, so a
-			// request that finds the account may be looking at it half
-			// made: wait until whoever seeds it is done. The lock is
-			// stored before the account is written, so it is found here.
-			m := mu.(*sync.Mutex)
-			m.Lock()
-			defer m.Unlock()
-		}
 		return a, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
@@ -235,7 +228,7 @@ func (s *Server) account(ctx context.Context, ak string) (store.Account, *Error)
 	if a, err = s.st.Account(ctx, ak); err == nil {
 		return a, nil
 	}
-	if err := fixtures.ApplyAccount(ctx, s.st, s.looseTemplate(), ak, ""); err != nil {
+	if err := s.st.Add(ctx, []store.Seed{fixtures.AccountSeed(s.looseTemplate(), ak, "")}); err != nil {
 		s.log.Error("loose account", "accessKeyId", ak, "error", err)
 		return a, ErrInternal
 	}

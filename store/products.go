@@ -65,22 +65,7 @@ func (s *Store) CreateProduct(ctx context.Context, p Product) (Product, error) {
 // overshoot the quota.
 func (s *Store) CreateProductLimited(ctx context.Context, p Product, limit int) (Product, error) {
 	generated := p.ProductKey == ""
-	if p.ProductSecret == "" {
-		p.ProductSecret = NewProductSecret()
-	}
-	if p.AuthType == "" {
-		p.AuthType = "secret"
-	}
-	if p.AliyunCommodityCode == "" {
-		p.AliyunCommodityCode = "iothub"
-	}
-	if p.NetType == "" {
-		p.NetType = "WIFI"
-	}
-	if p.Created.IsZero() {
-		p.Created = s.now()
-	}
-	p.Created = msTime(p.Created.UnixMilli())
+	s.fillProduct(&p)
 	// A generated key that collides with one the account has is drawn
 	// again; a name collision is the caller's ErrConflict.
 	for attempt := 0; ; attempt++ {
@@ -98,12 +83,7 @@ func (s *Store) CreateProductLimited(ctx context.Context, p Product, limit int) 
 					return ErrLimit
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
-				data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
-				VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
-				p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
-				p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
-			return err
+			return insertProduct(ctx, tx, p)
 		})
 		switch {
 		case isUnique(err) && generated && strings.Contains(err.Error(), "product_key") && attempt < 5:
@@ -113,6 +93,36 @@ func (s *Store) CreateProductLimited(ctx context.Context, p Product, limit int) 
 		}
 		return p, err
 	}
+}
+
+// fillProduct applies the documented defaults to what the caller left
+// empty; the key is left to the caller, who may need to draw it again.
+func (s *Store) fillProduct(p *Product) {
+	if p.ProductSecret == "" {
+		p.ProductSecret = NewProductSecret()
+	}
+	if p.AuthType == "" {
+		p.AuthType = "secret"
+	}
+	if p.AliyunCommodityCode == "" {
+		p.AliyunCommodityCode = "iothub"
+	}
+	if p.NetType == "" {
+		p.NetType = "WIFI"
+	}
+	if p.Created.IsZero() {
+		p.Created = s.now()
+	}
+	p.Created = msTime(p.Created.UnixMilli())
+}
+
+func insertProduct(ctx context.Context, tx *sql.Tx, p Product) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
+		data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
+		p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
+		p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
+	return err
 }
 
 // Product returns the account's product, or ErrNotFound.

@@ -135,25 +135,28 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // not empty. ApplyIds keep increasing across resets so a stale id never
 // points at a new batch.
 func (s *Store) Reset(ctx context.Context, accessKeyID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		where, args := "", []any{}
-		if accessKeyID != "" {
-			where, args = " WHERE access_key_id = ?", []any{accessKeyID}
-		}
-		for _, t := range []string{"batch_names", "devices", "batches", "products", "instances", "accounts"} {
-			q := "DELETE FROM " + t + where
-			if t == "batch_names" {
-				q = "DELETE FROM batch_names"
-				if accessKeyID != "" {
-					q += " WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id = ?)"
-				}
+	return s.Replace(ctx, accessKeyID, nil)
+}
+
+// wipe deletes all state or one account's inside tx.
+func wipe(ctx context.Context, tx *sql.Tx, accessKeyID string) error {
+	where, args := "", []any{}
+	if accessKeyID != "" {
+		where, args = " WHERE access_key_id = ?", []any{accessKeyID}
+	}
+	for _, t := range []string{"batch_names", "devices", "batches", "products", "instances", "accounts"} {
+		q := "DELETE FROM " + t + where
+		if t == "batch_names" {
+			q = "DELETE FROM batch_names"
+			if accessKeyID != "" {
+				q += " WHERE apply_id IN (SELECT apply_id FROM batches WHERE access_key_id = ?)"
 			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
 		}
-		return nil
-	})
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
