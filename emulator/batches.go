@@ -70,7 +70,7 @@ func applyIDData(id int64) Object {
 // batchCheckDeviceNames checks name syntax now and leaves the rest (names
 // that exist already) to the worker, as the real service does.
 func (s *Server) batchCheckDeviceNames(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e != nil {
 		return nil, e
@@ -133,7 +133,7 @@ func (s *Server) startBatch(ctx context.Context, c *Call, p store.Product, kind,
 // progression it also counts the query, and the query that uses up the
 // count moves the batch on after answering with the state it saw.
 func (s *Server) queryBatchRegisterDeviceStatus(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e != nil {
 		return nil, e
@@ -168,7 +168,9 @@ func (s *Server) queryBatchRegisterDeviceStatus(c *Call) (Object, *Error) {
 	}}}
 	if b.Transient() && b.PollsLeft != nil {
 		if done, err := s.st.CountPoll(ctx, b.ApplyID); err == nil && done {
-			s.worker.settle(ctx, b.ApplyID, nil)
+			// Detached: once the count is used up, the batch moves on even
+			// if this client leaves before the answer.
+			s.worker.settle(context.WithoutCancel(ctx), b.ApplyID, nil)
 		}
 	}
 	return out, nil
@@ -177,7 +179,7 @@ func (s *Server) queryBatchRegisterDeviceStatus(c *Call) (Object, *Error) {
 // batchRegisterDeviceWithApplyID submits creation of a checked batch; the
 // worker creates the devices.
 func (s *Server) batchRegisterDeviceWithApplyID(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.product(ctx, c, c.Params["ProductKey"])
 	if e != nil {
 		return nil, e
@@ -208,7 +210,7 @@ func (s *Server) batchRegisterDeviceWithApplyID(c *Call) (Object, *Error) {
 
 // batchRegisterDevice starts a batch of Count platform-named devices.
 func (s *Server) batchRegisterDevice(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.product(ctx, c, c.Params["ProductKey"])
 	if e != nil {
 		return nil, e
@@ -231,7 +233,7 @@ func (s *Server) batchRegisterDevice(c *Call) (Object, *Error) {
 
 // queryPageByApplyID pages through the devices a batch created.
 func (s *Server) queryPageByApplyID(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	if !c.Account.HasInstance(c.InstanceID) {
 		return nil, ErrInstanceNotFound
 	}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -27,6 +28,9 @@ const (
 // Call is one decoded RPC request as it moves through the gateway checks
 // to its handler.
 type Call struct {
+	// ctx is the request's context: work for a client that has gone away
+	// stops instead of holding the store's one connection.
+	ctx       context.Context
 	RequestID string
 	Received  time.Time
 	Method    string

@@ -101,7 +101,7 @@ func (s *Server) device(ctx context.Context, c *Call) (store.Device, store.Produ
 // one. It shares the device table with the batch APIs, so a name taken by
 // either path is refused here.
 func (s *Server) registerDevice(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.product(ctx, c, c.Params["ProductKey"])
 	if e != nil {
 		return nil, e
@@ -150,7 +150,7 @@ func (s *Server) registerDevice(c *Call) (Object, *Error) {
 
 // queryDeviceDetail reports one device with its product's details.
 func (s *Server) queryDeviceDetail(c *Call) (Object, *Error) {
-	d, p, e := s.device(context.Background(), c)
+	d, p, e := s.device(c.ctx, c)
 	if e != nil {
 		return nil, e
 	}
@@ -182,7 +182,7 @@ func (s *Server) queryDeviceDetail(c *Call) (Object, *Error) {
 // queryDeviceInfo reports a device's identity. SDK v1 decodes it into the
 // shared Data struct, so exactly the five documented fields are sent.
 func (s *Server) queryDeviceInfo(c *Call) (Object, *Error) {
-	d, _, e := s.device(context.Background(), c)
+	d, _, e := s.device(c.ctx, c)
 	if e != nil {
 		return nil, e
 	}
@@ -219,7 +219,7 @@ func parseNextToken(tok string) (int, bool) {
 // CurrentPage × PageSize = 10,000 need the NextToken of the page before;
 // without it the call is iot.common.InvalidPageParams [INFERRED code].
 func (s *Server) queryDevice(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.product(ctx, c, c.Params["ProductKey"])
 	if e != nil {
 		return nil, e
@@ -277,7 +277,7 @@ func (s *Server) queryDevice(c *Call) (Object, *Error) {
 // named device belongs to another account, the whole call fails — with
 // iot.common.AuthActionPermissionDeny (errors.md §3).
 func (s *Server) batchQueryDeviceDetail(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	names := c.List("DeviceName")
 	if len(names) == 0 {
 		// The list is required at the gateway like any required parameter.
@@ -339,7 +339,7 @@ func (s *Server) batchQueryDeviceDetail(c *Call) (Object, *Error) {
 
 // deleteDevice deletes one device, freeing its name in the product.
 func (s *Server) deleteDevice(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	d, _, e := s.device(ctx, c)
 	if e != nil {
 		return nil, e

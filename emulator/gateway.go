@@ -49,7 +49,7 @@ type credentials struct {
 // Nothing before the handler writes to the store, except that loose mode
 // creates the caller's account on first use.
 func (s *Server) admit(c *Call) (*Action, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	cred, e := s.commonParams(c)
 	if e != nil {
 		return nil, e

@@ -76,7 +76,7 @@ func optionalBool(c *Call, name string, def bool) (v, ok bool) {
 // its documented values without an error code of its own is
 // iot.check.InvalidFormattedParameter naming the parameter [INFERRED].
 func (s *Server) createProduct(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	if !c.Account.HasInstance(c.InstanceID) {
 		return nil, ErrInstanceNotFound
 	}
@@ -170,7 +170,7 @@ func (s *Server) createProduct(c *Call) (Object, *Error) {
 // queryProduct reports one product. Another account's key is
 // iot.common.InvalidTenant (errors.md §3).
 func (s *Server) queryProduct(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e == ErrSystem {
 		return nil, ErrQueryProductAction
@@ -205,7 +205,7 @@ func (s *Server) queryProduct(c *Call) (Object, *Error) {
 // queryProductList pages through the caller's products in the instance,
 // newest first, with the paging fields under Data (apis.md §2.3).
 func (s *Server) queryProductList(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	if !c.Account.HasInstance(c.InstanceID) {
 		return nil, ErrInstanceNotFound
 	}
@@ -248,7 +248,7 @@ func (s *Server) queryProductList(c *Call) (Object, *Error) {
 // for that (see ErrProductHasDevices). Another account's key is
 // iot.common.InvalidTenant (errors.md §3).
 func (s *Server) deleteProduct(c *Call) (Object, *Error) {
-	ctx := context.Background()
+	ctx := c.ctx
 	p, e := s.productOf(ctx, c, c.Params["ProductKey"], ErrInvalidTenant)
 	if e != nil {
 		return nil, e

@@ -213,7 +213,7 @@ func newRequestID() string { return strings.ToUpper(uuid.NewString()) }
 
 // serveRPC is the whole life of one RPC call.
 func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
-	c := &Call{RequestID: newRequestID(), Received: s.now(), Format: "XML"}
+	c := &Call{ctx: r.Context(), RequestID: newRequestID(), Received: s.now(), Format: "XML"}
 	body, e := s.handle(r, c)
 	status := s.write(w, c, body, e)
 	s.record(c, status, e)
