@@ -198,7 +198,7 @@ func (w *worker) runDue(ctx context.Context) time.Time {
 func (w *worker) settle(ctx context.Context, applyID int64, forced map[string]string) (store.Batch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b, err := w.s.st.Settle(ctx, applyID, forced)
+	b, err := w.s.st.Settle(ctx, applyID, forced, w.s.deviceQuota())
 	if err != nil && !errors.Is(err, store.ErrState) && !errors.Is(err, store.ErrNotFound) {
 		w.s.log.Error("batch worker: settle", "applyId", applyID, "err", err)
 	}

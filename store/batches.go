@@ -25,8 +25,13 @@ const (
 	KindRandom = "random"
 )
 
-// Message of a name that exists in the product when a batch is checked or created.
-const MsgNameExists = "The device name already exists."
+// Per-name reasons of a failed batch.
+const (
+	// MsgNameExists: the name exists in the product when the batch is checked or created.
+	MsgNameExists = "The device name already exists."
+	// MsgQuota: creating the device would pass the product's device quota.
+	MsgQuota = "The device total number beyond limit."
+)
 
 // Batch is one application (ApplyId) of batch registration.
 type Batch struct {
@@ -237,8 +242,10 @@ func (s *Store) CountPoll(ctx context.Context, applyID int64) (bool, error) {
 // listed in forced, fails); a CREATE batch creates every device whose name is
 // still free and not in forced, and becomes CREATE_SUCCESS or CREATE_FAILED.
 // Either the whole outcome is stored or nothing is. ErrState when the batch
-// is not transient.
-func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]string) (Batch, error) {
+// is not transient. quota, when positive, caps the product's devices: names
+// past it fail with MsgQuota, checked in the same transaction as the
+// inserts so concurrent batches cannot overshoot it.
+func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]string, quota int) (Batch, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.apply_id=?`, applyID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -254,8 +261,13 @@ func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]str
 		if err != nil {
 			return err
 		}
-		existing, err := txExisting(ctx, tx, b.AccessKeyID, b.ProductKey)
+		existing, err := txExisting(ctx, tx, applyID, b.AccessKeyID, b.ProductKey)
 		if err != nil {
+			return err
+		}
+		var count int
+		if err := tx.QueryRowContext(ctx, `SELECT device_count FROM products WHERE access_key_id=? AND product_key=?`,
+			b.AccessKeyID, b.ProductKey).Scan(&count); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		failed, created := 0, 0
@@ -277,6 +289,8 @@ func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]str
 				n.ErrorMsg = msg
 			} else if existing[n.DeviceName] {
 				n.ErrorMsg = MsgNameExists
+			} else if b.Status == StatusCreate && quota > 0 && count+created >= quota {
+				n.ErrorMsg = MsgQuota
 			}
 			if n.ErrorMsg != "" {
 				failed++
@@ -295,10 +309,15 @@ func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]str
 				created++
 			}
 		}
-		status := map[bool]map[string]string{
-			true:  {StatusCheck: StatusCheckFailed, StatusCreate: StatusCreateFailed},
-			false: {StatusCheck: StatusCheckSuccess, StatusCreate: StatusCreateSuccess},
-		}[failed > 0][b.Status]
+		status := StatusCheckSuccess
+		switch {
+		case b.Status == StatusCheck && failed > 0:
+			status = StatusCheckFailed
+		case b.Status == StatusCreate && failed > 0:
+			status = StatusCreateFailed
+		case b.Status == StatusCreate:
+			status = StatusCreateSuccess
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE batches SET status=?, due_ms=NULL, polls_left=NULL, failed=?, created=created+?, updated_ms=? WHERE apply_id=?`,
 			status, failed, created, s.nowMS(), applyID)
 		return err
@@ -331,8 +350,12 @@ func txNames(ctx context.Context, tx querier, applyID int64) ([]BatchName, error
 	return out, rows.Err()
 }
 
-func txExisting(ctx context.Context, tx *sql.Tx, accessKeyID, productKey string) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT device_name FROM devices WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey)
+// txExisting returns which of the batch's names already exist in the
+// product: a join on the product's name index, not a read of every device.
+func txExisting(ctx context.Context, tx *sql.Tx, applyID int64, accessKeyID, productKey string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT n.device_name FROM batch_names n
+		JOIN devices d ON d.access_key_id=? AND d.product_key=? AND d.device_name=n.device_name
+		WHERE n.apply_id=?`, accessKeyID, productKey, applyID)
 	if err != nil {
 		return nil, err
 	}

@@ -112,8 +112,9 @@ func (s *Store) CreateDeviceLimited(ctx context.Context, d Device, limit int) (D
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if limit > 0 {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`,
-				d.AccessKeyID, d.ProductKey).Scan(&n); err != nil {
+			err := tx.QueryRowContext(ctx, `SELECT device_count FROM products WHERE access_key_id=? AND product_key=?`,
+				d.AccessKeyID, d.ProductKey).Scan(&n)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if n >= limit {

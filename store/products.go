@@ -32,7 +32,7 @@ type Product struct {
 
 const productCols = `p.access_key_id, p.instance_id, p.product_key, p.product_name, p.product_secret, p.node_type, p.data_format,
 	p.description, p.auth_type, p.id2, p.protocol_type, p.net_type, p.commodity_code, p.category_key, p.validate_type, p.created_ms,
-	(SELECT COUNT(*) FROM devices d WHERE d.access_key_id=p.access_key_id AND d.product_key=p.product_key)`
+	p.device_count`
 
 func scanProduct(sc interface{ Scan(...any) error }) (Product, error) {
 	var p Product

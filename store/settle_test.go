@@ -47,7 +47,7 @@ func TestSettle(t *testing.T) {
 		for i, id := range []int64{a.ApplyID, b.ApplyID} {
 			wg.Go(func() {
 				var err error
-				results[i], err = st.Settle(ctx, id, nil)
+				results[i], err = st.Settle(ctx, id, nil, 0)
 				assert.NoError(t, err)
 			})
 		}
@@ -61,7 +61,7 @@ func TestSettle(t *testing.T) {
 	t.Run("forced names fail and only the others are created", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
 		b := newBatch(t, st, store.StatusCreate, "good0001", "bad00001")
-		got, err := st.Settle(ctx, b.ApplyID, map[string]string{"bad00001": "injected"})
+		got, err := st.Settle(ctx, b.ApplyID, map[string]string{"bad00001": "injected"}, 0)
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusCreateFailed, got.Status)
 		assert.Equal(t, 1, got.Devices)
@@ -70,13 +70,41 @@ func TestSettle(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []store.BatchName{{DeviceName: "good0001"}, {DeviceName: "bad00001", ErrorMsg: "injected"}}, names)
 	})
+	t.Run("batches settled against a device quota stop at it, and the rest fail with a reason", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		a := newBatch(t, st, store.StatusCreate, "dev00001", "dev00002")
+		b := newBatch(t, st, store.StatusCreate, "dev00003", "dev00004")
+		_, err := st.Settle(ctx, a.ApplyID, nil, 3)
+		require.NoError(t, err)
+		got, err := st.Settle(ctx, b.ApplyID, nil, 3)
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusCreateFailed, got.Status)
+		assert.Equal(t, 1, got.Devices)
+		names, err := st.BatchNames(ctx, b.ApplyID)
+		require.NoError(t, err)
+		assert.Equal(t, store.MsgQuota, names[1].ErrorMsg)
+		p, err := st.Product(ctx, "ak", "a1Prod")
+		require.NoError(t, err)
+		assert.Equal(t, 3, p.DeviceCount)
+	})
+	t.Run("a product's device count follows inserts and deletes", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		d, err := st.CreateDevice(ctx, store.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count001"})
+		require.NoError(t, err)
+		_, err = st.CreateDevice(ctx, store.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count002"})
+		require.NoError(t, err)
+		require.NoError(t, st.DeleteDevice(ctx, "ak", d.IotID))
+		p, err := st.Product(ctx, "ak", "a1Prod")
+		require.NoError(t, err)
+		assert.Equal(t, 1, p.DeviceCount)
+	})
 	t.Run("a settled batch cannot be settled again", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
 		b := newBatch(t, st, store.StatusCheck, "light001")
-		got, err := st.Settle(ctx, b.ApplyID, nil)
+		got, err := st.Settle(ctx, b.ApplyID, nil, 0)
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusCheckSuccess, got.Status)
-		_, err = st.Settle(ctx, b.ApplyID, nil)
+		_, err = st.Settle(ctx, b.ApplyID, nil, 0)
 		assert.ErrorIs(t, err, store.ErrState)
 	})
 }

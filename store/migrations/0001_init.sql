@@ -32,6 +32,7 @@ CREATE TABLE products (
     validate_type  INTEGER NOT NULL DEFAULT 1,
     created_ms     INTEGER NOT NULL,
     seq            INTEGER NOT NULL,
+    device_count   INTEGER NOT NULL DEFAULT 0, -- kept by the triggers below
     PRIMARY KEY (access_key_id, product_key)
 );
 CREATE UNIQUE INDEX products_name ON products(access_key_id, instance_id, product_name);
@@ -53,6 +54,19 @@ CREATE TABLE devices (
     UNIQUE (access_key_id, product_key, device_name)
 );
 CREATE INDEX devices_apply ON devices(apply_id, seq);
+-- QueryDevice pages newest first; without this it sorts the whole product.
+CREATE INDEX devices_page ON devices(access_key_id, product_key, created_ms, seq);
+
+-- Product reads and quota checks are on the hot path; counting a product's
+-- devices there costs O(devices) per call, so the count is kept instead.
+CREATE TRIGGER devices_counted AFTER INSERT ON devices BEGIN
+    UPDATE products SET device_count = device_count + 1
+    WHERE access_key_id = NEW.access_key_id AND product_key = NEW.product_key;
+END;
+CREATE TRIGGER devices_uncounted AFTER DELETE ON devices BEGIN
+    UPDATE products SET device_count = device_count - 1
+    WHERE access_key_id = OLD.access_key_id AND product_key = OLD.product_key;
+END;
 
 -- A batch (an "application" in Alibaba's words). Its status and the moment
 -- its transient state ends live here, so a restarted process resumes it.
