@@ -119,6 +119,8 @@ func (s *Server) batchCheckDeviceNames(c *Call) (Object, *Error) {
 // startBatch stores a new batch in its first transient state, timed by
 // the progression policy, and hands it to the worker.
 func (s *Server) startBatch(ctx context.Context, c *Call, p store.Product, kind, status string, names []store.BatchName) (Object, *Error) {
+	s.sched.RLock()
+	defer s.sched.RUnlock()
 	due, polls := s.schedule(status)
 	b, err := s.st.CreateBatch(ctx, store.Batch{AccessKeyID: c.AccessKeyID, InstanceID: c.InstanceID, ProductKey: p.ProductKey,
 		Kind: kind, Status: status, Due: due, PollsLeft: polls}, names)
@@ -194,8 +196,10 @@ func (s *Server) batchRegisterDeviceWithApplyID(c *Call) (Object, *Error) {
 	if p.DeviceCount+b.Count > s.deviceQuota() {
 		return nil, ErrDeviceNumberExceedTenant
 	}
+	s.sched.RLock()
 	due, polls := s.schedule(store.StatusCreate)
 	b, err := s.st.StartCreate(ctx, b.ApplyID, due, polls)
+	s.sched.RUnlock()
 	switch {
 	case errors.Is(err, store.ErrState) && b.Status == store.StatusCreate:
 		return nil, ErrCreateTaskRunning

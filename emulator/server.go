@@ -106,6 +106,10 @@ type Server struct {
 	journal *journal
 	ready   atomic.Bool
 
+	// sched is held for reading while a batch is timed and stored, and for
+	// writing while the progression changes and waiting batches are
+	// rescheduled, so no batch is stored under a policy already replaced.
+	sched       sync.RWMutex
 	mu          sync.Mutex // guards progression
 	progression Progression
 	looseSeed   sync.Map // AccessKeyId → *sync.Mutex, so a loose account is created once

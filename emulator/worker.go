@@ -64,6 +64,8 @@ func (s *Server) Progression() Progression {
 // SetProgression changes the policy for new batches and reschedules the
 // ones already waiting, so switching from manual to immediate frees them.
 func (s *Server) SetProgression(ctx context.Context, p Progression) error {
+	s.sched.Lock()
+	defer s.sched.Unlock()
 	s.mu.Lock()
 	s.progression = p
 	s.mu.Unlock()
