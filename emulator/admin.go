@@ -330,7 +330,7 @@ func (s *Server) State(ctx context.Context, q StateQuery) (State, error) {
 		}
 		out.Accounts = append(out.Accounts, sa)
 	}
-	devs, total, err := s.st.DumpDevices(ctx, q.AccessKeyID, q.ProductKey, (page-1)*size, size)
+	devs, total, err := s.st.DumpDevices(ctx, q.AccessKeyID, q.ProductKey, pageOffset(page, size), size)
 	if err != nil {
 		return State{}, err
 	}

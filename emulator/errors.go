@@ -36,12 +36,14 @@ func (e *Error) WithData(d Object) *Error {
 }
 
 func gw(code string, status int, msg string) *Error {
-	return &Error{Code: code, Status: status, Message: msg, Gateway: true}
+	return register(&Error{Code: code, Status: status, Message: msg, Gateway: true})
 }
 
 // biz errors are sent with HTTP 200 by default (protocol.md §9); the
 // server's BusinessErrorStatus option overrides it at render time.
-func biz(code, msg string) *Error { return &Error{Code: code, Status: http.StatusOK, Message: msg} }
+func biz(code, msg string) *Error {
+	return register(&Error{Code: code, Status: http.StatusOK, Message: msg})
+}
 
 // Gateway (POP) errors, errors.md §1.
 var (
@@ -121,31 +123,17 @@ var (
 	ErrDeleteDeviceFailed         = biz("iot.device.DeleteDeviceFailed", "Failed to delete the device.")
 )
 
-// knownErrors indexes every error above by code, so fault rules can name a
-// code and get its documented envelope, status and message.
-var knownErrors = func() map[string]*Error {
-	m := map[string]*Error{}
-	for _, e := range []*Error{
-		ErrMissingParam, ErrInvalidParam, ErrInvalidFormat, ErrActionNotFound, ErrInvalidVersion, ErrAccessKeyNotFound,
-		ErrAccessKeyInactive, ErrTimestampFormat, ErrTimestampExpired, ErrNonceUsed, ErrSignatureMethod, ErrUnsupportedMethod,
-		ErrIncompleteSignature, ErrSignatureMismatch, ErrThrottlingUser, ErrThrottlingAPI, ErrThrottling, ErrSecurityTokenInvalid,
-		ErrSecurityTokenMissing, ErrForbidden, ErrInternal, ErrServiceUnavailable,
-		ErrSystem, ErrIllegalRequest, ErrInstanceNotFound, ErrInvalidTenant, ErrInvalidPageParams, ErrQueryDeviceAction,
-		ErrAuthPermissionDeny, ErrTooManyRequest, ErrInvalidFormattedParameter, ErrNullParameter, ErrNotExistedProduct,
-		ErrNullProductKey, ErrInvalidFormattedProductKey, ErrAlreadyExistedProductName, ErrInvalidFormattedProdName,
-		ErrNullProductName, ErrLongProductDesc, ErrInvalidNodeType, ErrInvalidCommodityCode, ErrProductCountExceedMax,
-		ErrProductHasDevices, ErrInvalidFormattedDeviceName, ErrInvalidNameInNameArray, ErrNoneDeviceNameElement,
-		ErrNullDeviceName, ErrAlreadyExistedDeviceName, ErrNotExistedDevice, ErrInvalidIoTID, ErrDeviceApplyNotFound,
-		ErrInvalidFormattedApplyID, ErrNullApplyID, ErrIncorrectApplyInfo, ErrCreateTaskRunning, ErrApplyManyDevicesFailed,
-		ErrCreateDeviceFailed, ErrDeviceCountExceeded, ErrTooManyDeviceNames, ErrDeviceNumberExceedTenant,
-		ErrDeviceInstanceInconsistent, ErrQueryProductAction, ErrQueryProductListAction, ErrCreateProductFailed, ErrDeleteDeviceFailed,
-	} {
-		if _, dup := m[e.Code]; !dup {
-			m[e.Code] = e
-		}
+// knownErrors indexes every error declared with gw or biz by code, so
+// fault rules can name a code and get its documented envelope, status and
+// message. The first declaration of a code wins.
+var knownErrors = map[string]*Error{}
+
+func register(e *Error) *Error {
+	if _, dup := knownErrors[e.Code]; !dup {
+		knownErrors[e.Code] = e
 	}
-	return m
-}()
+	return e
+}
 
 // missing is the gateway's Missing{Param} error.
 func missing(param string) *Error {

@@ -493,5 +493,6 @@ func (l *limiter) reset() {
 func deepPage(c *Call) bool {
 	page, err1 := atoiStrict(c.Params["CurrentPage"])
 	size, err2 := atoiStrict(c.Params["PageSize"])
-	return err1 == nil && err2 == nil && int64(page)*int64(size) >= 100_000
+	// Compared by division: page × size may not fit an int64.
+	return err1 == nil && err2 == nil && size > 0 && page >= (100_000+size-1)/size
 }

@@ -157,6 +157,11 @@ func New(cfg Config, st *store.Store) *Server {
 // Seed writes the fixtures into the store; the server reports ready
 // afterwards.
 func (s *Server) Seed(ctx context.Context) error {
+	// A fixture built in code (emutest.WithFixture) has not been through
+	// the loader's validation yet.
+	if err := s.cfg.Fixtures.Validate(); err != nil {
+		return fmt.Errorf("fixtures: %w", err)
+	}
 	if err := s.cfg.Fixtures.Apply(ctx, s.st); err != nil {
 		return err
 	}

@@ -2,9 +2,10 @@ package emulator
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Object is one response value: an ordered set of fields that renders as a
@@ -72,18 +73,55 @@ func writeJSON(b *bytes.Buffer, v any) {
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
 	default:
-		// Admin-only values (maps, slices of structs) take the slow path.
-		enc, err := json.Marshal(v)
-		if err != nil {
-			enc = []byte("null")
-		}
-		b.Write(enc)
+		// Only the types both encoders know may appear, or the two
+		// formats would drift apart.
+		panic(fmt.Sprintf("wire: %T has no JSON and XML form", v))
 	}
 }
 
+// writeJSONString quotes s as JSON without encoding/json's HTML escaping
+// (the gateway sends a raw "&" in Recommend URLs); invalid UTF-8 from a
+// percent-decoded parameter becomes U+FFFD, as encoding/json would do.
 func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // a string always marshals
-	b.Write(enc)
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c == '\n':
+				b.WriteString(`\n`)
+			case c == '\r':
+				b.WriteString(`\r`)
+			case c == '\t':
+				b.WriteString(`\t`)
+			case c < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xF])
+			default:
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\ufffd`)
+		case r == '\u2028' || r == '\u2029':
+			// Valid JSON, but not valid JavaScript in older engines.
+			b.WriteString(`\u202`)
+			b.WriteByte(hex[r&0xF])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
 }
 
 // EncodeXML renders o as an XML document with the given root element.
@@ -126,6 +164,8 @@ func writeXMLElement(b *bytes.Buffer, name string, v any) {
 		b.WriteString(strconv.Itoa(v))
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
+	default:
+		panic(fmt.Sprintf("wire: %T has no JSON and XML form", v))
 	}
 	b.WriteString("</" + name + ">")
 }

@@ -11,17 +11,15 @@ var deviceNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{4,32}$`)
 func ValidDeviceName(s string) bool { return deviceNameRE.MatchString(s) }
 
 // wideLen counts a Chinese or Japanese character as 2, as the console does,
-// and reports false if any character is outside CJK, kana, letters, digits
-// and the extra runes allowed.
-func wideLen(s string, extra string) (int, bool) {
+// and reports false if any character is outside CJK, kana, ASCII letters,
+// digits and underscore.
+func wideLen(s string) (int, bool) {
 	n := 0
 	for _, r := range s {
 		switch {
 		case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r):
 			n += 2
-		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			n++
-		case containsRune(extra, r):
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'):
 			n++
 		default:
 			return n, false
@@ -30,25 +28,16 @@ func wideLen(s string, extra string) (int, bool) {
 	return n, true
 }
 
-func containsRune(s string, r rune) bool {
-	for _, c := range s {
-		if c == r {
-			return true
-		}
-	}
-	return false
-}
-
 // ValidNickname applies the nickname rule: 4–64 "characters" (CJK counts as
 // 2) of CJK, kana, letters, digits and underscore.
 func ValidNickname(s string) bool {
-	n, ok := wideLen(s, "_")
+	n, ok := wideLen(s)
 	return ok && n >= 4 && n <= 64
 }
 
 // ValidProductName applies the product name rule: 4–30 "characters" (CJK
 // counts as 2) of CJK, letters, digits and underscore.
 func ValidProductName(s string) bool {
-	n, ok := wideLen(s, "_")
+	n, ok := wideLen(s)
 	return ok && n >= 4 && n <= 30
 }

@@ -143,34 +143,11 @@ func (s *Store) ProductPage(ctx context.Context, accessKeyID, instanceID, commod
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+where+` ORDER BY p.created_ms DESC, p.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, p)
-	}
-	return out, total, rows.Err()
+	out, err := collectProducts(s.db.QueryContext(ctx, `SELECT `+productCols+where+` ORDER BY p.created_ms DESC, p.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...))
+	return out, total, err
 }
 
-// ProductElsewhere reports whether another account than accessKeyID has a
-// product with this key, so callers can tell "belongs to someone else"
-// from "does not exist" where the API documents the difference.
-func (s *Store) ProductElsewhere(ctx context.Context, accessKeyID, productKey string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products WHERE product_key=? AND access_key_id<>?`, productKey, accessKeyID).Scan(&n)
-	return n > 0, err
-}
-
-// Products lists every product of an account (all instances), oldest first.
-func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? ORDER BY p.seq`, accessKeyID)
+func collectProducts(rows *sql.Rows, err error) ([]Product, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +161,20 @@ func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, er
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// ProductElsewhere reports whether another account than accessKeyID has a
+// product with this key, so callers can tell "belongs to someone else"
+// from "does not exist" where the API documents the difference.
+func (s *Store) ProductElsewhere(ctx context.Context, accessKeyID, productKey string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products WHERE product_key=? AND access_key_id<>?`, productKey, accessKeyID).Scan(&n)
+	return n > 0, err
+}
+
+// Products lists every product of an account (all instances), oldest first.
+func (s *Store) Products(ctx context.Context, accessKeyID string) ([]Product, error) {
+	return collectProducts(s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? ORDER BY p.seq`, accessKeyID))
 }
 
 // DeleteProduct removes a product with its devices and batches.

@@ -47,6 +47,10 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		now = time.Now
 	}
 	dsn := "file::memory:?_pragma=foreign_keys(1)"
+	if strings.ContainsAny(path, "?#") {
+		// The driver reads them as the start of DSN parameters.
+		return nil, fmt.Errorf("database path %q: '?' and '#' are not supported in file names", path)
+	}
 	if path != "" && path != Memory {
 		dsn = "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}

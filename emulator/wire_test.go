@@ -1,0 +1,55 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iot-emulator/iot-emulator/emulator"
+)
+
+// decodeBoth renders one string field in both formats and decodes it back.
+func decodeBoth(t *testing.T, s string) (fromJSON, fromXML string) {
+	t.Helper()
+	o := emulator.Object{{Name: "V", Value: s}}
+	var j struct{ V string }
+	require.NoError(t, json.Unmarshal(emulator.EncodeJSON(o), &j), "%q", emulator.EncodeJSON(o))
+	var x struct{ V string }
+	require.NoError(t, xml.Unmarshal(emulator.EncodeXML("R", o), &x))
+	return j.V, x.V
+}
+
+func TestWireStrings(t *testing.T) {
+	for _, s := range []string{"", "plain", `quote " backslash \ slash /`, "a&b<c>d", "tab\tnew\nline\r", "\x00\x1f", "中文 ランプ", "\u2028\u2029"} {
+		t.Run("the string "+strconvQuote(s)+" survives JSON and XML", func(t *testing.T) {
+			j, x := decodeBoth(t, s)
+			assert.Equal(t, s, j)
+			if s != "\x00\x1f" { // XML 1.0 cannot carry these control characters at all
+				assert.Equal(t, s, x)
+			}
+		})
+	}
+	t.Run("an & stays raw in JSON, as the gateway's Recommend URLs are", func(t *testing.T) {
+		assert.Equal(t, `{"V":"a&b"}`, string(emulator.EncodeJSON(emulator.Object{{Name: "V", Value: "a&b"}})))
+	})
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// FuzzWireJSON checks that any string, valid UTF-8 or not, renders as JSON
+// that decodes to what encoding/json would make of it.
+func FuzzWireJSON(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff\xfe", "中\x80文", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want struct{ V string }
+		require.NoError(t, json.Unmarshal(emulator.EncodeJSON(emulator.Object{{Name: "V", Value: s}}), &got))
+		ref, _ := json.Marshal(struct{ V string }{s})
+		require.NoError(t, json.Unmarshal(ref, &want))
+		assert.Equal(t, want.V, got.V)
+	})
+}
