@@ -335,7 +335,9 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		// Handlers still running must not outlive the store.
+		// Cut the stragglers' connections. A query they already started
+		// still finishes before the store closes (sql.DB.Close waits for
+		// it); anything later fails and is answered to no one.
 		hs.Close()
 		return fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err)
 	}
