@@ -11,17 +11,8 @@ import (
 // Documented limits of the product APIs (apis.md §2.1–§2.3; quotas from the
 // IoT Platform "Limits" page, doc 30527).
 const (
-	maxProductDescription = 100
-	maxProductPageSize    = 200
-	productsPerInstance   = 1000
-)
-
-// Values CreateProduct accepts for its enumerated parameters (apis.md §2.1).
-var (
-	authTypes      = map[string]bool{"secret": true, "id2": true, "x509": true, "one-party": true}
-	netTypes       = map[string]bool{"WIFI": true, "CELLULAR": true, "ETHERNET": true, "LORA": true, "OTHER": true}
-	protocolTypes  = map[string]bool{"modbus": true, "opc-ua": true, "customize": true, "ble": true, "zigbee": true}
-	commodityCodes = map[string]bool{"iothub": true, "iothub_senior": true}
+	maxProductPageSize  = 200
+	productsPerInstance = 1000
 )
 
 // netTypeCodes is how QueryProduct reports the network type CreateProduct
@@ -92,11 +83,11 @@ func (s *Server) createProduct(c *Call) (Object, *Error) {
 		return nil, ErrInvalidNodeType
 	}
 	desc := c.Params["Description"]
-	if utf8.RuneCountInString(desc) > maxProductDescription {
+	if utf8.RuneCountInString(desc) > store.MaxProductDescription {
 		return nil, ErrLongProductDesc
 	}
 	code := c.Params["AliyunCommodityCode"]
-	if code != "" && !commodityCodes[code] {
+	if code != "" && !store.ValidCommodityCode(code) {
 		return nil, ErrInvalidCommodityCode
 	}
 	badParam := func(name string) *Error {
@@ -111,15 +102,15 @@ func (s *Server) createProduct(c *Call) (Object, *Error) {
 		return nil, badParam("ValidateType")
 	}
 	auth := c.Params["AuthType"]
-	if auth != "" && !authTypes[auth] {
+	if auth != "" && !store.ValidAuthType(auth) {
 		return nil, badParam("AuthType")
 	}
 	netType := c.Params["NetType"]
-	if netType != "" && !netTypes[netType] {
+	if netType != "" && !store.ValidNetType(netType) {
 		return nil, badParam("NetType")
 	}
 	protocol := c.Params["ProtocolType"]
-	if protocol != "" && !protocolTypes[protocol] {
+	if protocol != "" && !store.ValidProtocolType(protocol) {
 		return nil, badParam("ProtocolType")
 	}
 	id2, ok := optionalBool(c, "Id2", false)
@@ -214,7 +205,7 @@ func (s *Server) queryProductList(c *Call) (Object, *Error) {
 		return nil, e
 	}
 	code := c.Params["AliyunCommodityCode"]
-	if code != "" && !commodityCodes[code] {
+	if code != "" && !store.ValidCommodityCode(code) {
 		return nil, ErrInvalidCommodityCode
 	}
 	products, total, err := s.st.ProductPage(ctx, c.AccessKeyID, c.InstanceID, code, pageOffset(page, size), size)

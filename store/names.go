@@ -41,3 +41,27 @@ func ValidProductName(s string) bool {
 	n, ok := wideLen(s)
 	return ok && n >= 4 && n <= 30
 }
+
+// MaxProductDescription is the documented length limit of a product's
+// Description, in characters.
+const MaxProductDescription = 100
+
+// The values of the enumerated product attributes (apis.md §2.1).
+var (
+	authTypes      = map[string]bool{"secret": true, "id2": true, "x509": true, "one-party": true}
+	netTypes       = map[string]bool{"WIFI": true, "CELLULAR": true, "ETHERNET": true, "LORA": true, "OTHER": true}
+	protocolTypes  = map[string]bool{"modbus": true, "opc-ua": true, "customize": true, "ble": true, "zigbee": true}
+	commodityCodes = map[string]bool{"iothub": true, "iothub_senior": true}
+)
+
+// ValidAuthType reports whether s is a documented AuthType.
+func ValidAuthType(s string) bool { return authTypes[s] }
+
+// ValidNetType reports whether s is a documented NetType.
+func ValidNetType(s string) bool { return netTypes[s] }
+
+// ValidProtocolType reports whether s is a documented sub-device ProtocolType.
+func ValidProtocolType(s string) bool { return protocolTypes[s] }
+
+// ValidCommodityCode reports whether s is a documented AliyunCommodityCode.
+func ValidCommodityCode(s string) bool { return commodityCodes[s] }
