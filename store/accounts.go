@@ -16,26 +16,6 @@ type Account struct {
 	Instances []string
 }
 
-// PutAccount creates or replaces an account and its instance list.
-func (s *Store) PutAccount(ctx context.Context, a Account) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts(access_key_id, access_key_secret, security_token, created_ms)
-			VALUES(?,?,?,?) ON CONFLICT(access_key_id) DO UPDATE SET access_key_secret=excluded.access_key_secret, security_token=excluded.security_token`,
-			a.AccessKeyID, a.AccessKeySecret, a.SecurityToken, s.nowMS()); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM instances WHERE access_key_id=?`, a.AccessKeyID); err != nil {
-			return err
-		}
-		for _, in := range a.Instances {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO instances(access_key_id, instance_id) VALUES(?,?)`, a.AccessKeyID, in); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // Account returns the account of an AccessKeyId, or ErrNotFound.
 func (s *Store) Account(ctx context.Context, accessKeyID string) (Account, error) {
 	a := Account{AccessKeyID: accessKeyID}

@@ -18,8 +18,8 @@ func open(t *testing.T) *store.Store {
 	st, err := store.Open(ctx, store.Memory, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "a", AccessKeySecret: "s", Instances: []string{"inst"}}))
-	require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "b", AccessKeySecret: "s"}))
+	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "a", AccessKeySecret: "s", Instances: []string{"inst"}}}}))
+	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "b", AccessKeySecret: "s"}}}))
 	return st
 }
 

@@ -19,7 +19,7 @@ func openWithProduct(t *testing.T, path string) *store.Store {
 	st, err := store.Open(ctx, path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}))
+	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
 	_, err = st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
 	require.NoError(t, err)
 	return st
@@ -139,7 +139,7 @@ func TestMigrations(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
 		first := newBatch(t, st, store.StatusCheck, "light001")
 		require.NoError(t, st.Reset(ctx, ""))
-		require.NoError(t, st.PutAccount(ctx, store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}))
+		require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
 		_, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
 		require.NoError(t, err)
 		second := newBatch(t, st, store.StatusCheck, "light001")

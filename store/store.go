@@ -76,12 +76,6 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// SchemaVersion is the newest schema version this binary knows.
-func SchemaVersion() int {
-	names, _ := migrationNames()
-	return len(names)
-}
-
 func migrationNames() ([]string, error) {
 	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
