@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sort"
+	"strings"
 )
 
 // Account is one AccessKey pair and the IoT instances it may address.
@@ -16,30 +18,26 @@ type Account struct {
 	Instances []string
 }
 
-// Account returns the account of an AccessKeyId, or ErrNotFound.
+// Account returns the account of an AccessKeyId, or ErrNotFound. It is
+// read on every request, so it is one query: instance ids cannot hold a
+// newline, which joins them.
 func (s *Store) Account(ctx context.Context, accessKeyID string) (Account, error) {
 	a := Account{AccessKeyID: accessKeyID}
-	err := s.db.QueryRowContext(ctx, `SELECT access_key_secret, security_token FROM accounts WHERE access_key_id=?`, accessKeyID).
-		Scan(&a.AccessKeySecret, &a.SecurityToken)
+	var instances string
+	err := s.db.QueryRowContext(ctx, `SELECT a.access_key_secret, a.security_token,
+		COALESCE((SELECT GROUP_CONCAT(i.instance_id, char(10)) FROM instances i WHERE i.access_key_id=a.access_key_id), '')
+		FROM accounts a WHERE a.access_key_id=?`, accessKeyID).Scan(&a.AccessKeySecret, &a.SecurityToken, &instances)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
 	if err != nil {
 		return a, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT instance_id FROM instances WHERE access_key_id=? ORDER BY instance_id`, accessKeyID)
-	if err != nil {
-		return a, err
+	if instances != "" {
+		a.Instances = strings.Split(instances, "\n")
+		sort.Strings(a.Instances)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var in string
-		if err := rows.Scan(&in); err != nil {
-			return a, err
-		}
-		a.Instances = append(a.Instances, in)
-	}
-	return a, rows.Err()
+	return a, nil
 }
 
 // Accounts lists every account, ordered by AccessKeyId.
