@@ -18,7 +18,10 @@ type Action struct {
 	Name     string
 	Required []string
 	QPS      float64
-	Handle   func(s *Server, c *Call) (Object, *Error)
+	// DeepQPS, when set, is the documented lower limit for deep pages
+	// (CurrentPage × PageSize ≥ 100,000), counted in a bucket of its own.
+	DeepQPS float64
+	Handle  func(s *Server, c *Call) (Object, *Error)
 }
 
 // actions lists every action, grouped by resource. QPS limits from
@@ -34,12 +37,12 @@ var actions = []*Action{
 	// Products and devices (products.go, devices.go).
 	{Name: "CreateProduct", Required: []string{"ProductName", "NodeType"}, QPS: 50, Handle: (*Server).createProduct},
 	{Name: "QueryProduct", Required: []string{"ProductKey"}, QPS: 50, Handle: (*Server).queryProduct},
-	{Name: "QueryProductList", Required: []string{"CurrentPage", "PageSize"}, QPS: 50, Handle: (*Server).queryProductList},
+	{Name: "QueryProductList", Required: []string{"CurrentPage", "PageSize"}, QPS: 50, DeepQPS: 2, Handle: (*Server).queryProductList},
 	{Name: "DeleteProduct", Required: []string{"ProductKey"}, QPS: 500, Handle: (*Server).deleteProduct},
 	{Name: "RegisterDevice", Required: []string{"ProductKey"}, QPS: 30, Handle: (*Server).registerDevice},
 	{Name: "QueryDeviceDetail", QPS: 50, Handle: (*Server).queryDeviceDetail},
 	{Name: "QueryDeviceInfo", QPS: 500, Handle: (*Server).queryDeviceInfo},
-	{Name: "QueryDevice", Required: []string{"ProductKey"}, QPS: 50, Handle: (*Server).queryDevice},
+	{Name: "QueryDevice", Required: []string{"ProductKey"}, QPS: 50, DeepQPS: 2, Handle: (*Server).queryDevice},
 	{Name: "BatchQueryDeviceDetail", Required: []string{"ProductKey"}, QPS: 5, Handle: (*Server).batchQueryDeviceDetail},
 	{Name: "DeleteDevice", QPS: 50, Handle: (*Server).deleteDevice},
 }

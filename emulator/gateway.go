@@ -369,15 +369,14 @@ func (n *nonceCache) reset() {
 	n.mu.Unlock()
 }
 
-// deepPageQPS is the documented limit of QueryProductList and QueryDevice
-// when CurrentPage × PageSize ≥ 100,000 (protocol.md §11).
-const deepPageQPS = 2
-
 // Limit is one action's QPS limit in force, per account.
 type Limit struct {
 	Action string
 	// QPS is requests per second; 0 means unlimited.
 	QPS float64
+	// DeepQPS is the limit for deep pages (CurrentPage × PageSize ≥
+	// 100,000) where the action has one, else 0.
+	DeepQPS float64
 }
 
 // Limits lists the per-account QPS limit of every action under cfg: the
@@ -394,7 +393,7 @@ func Limits(cfg Config) []Limit {
 		if v, ok := cfg.QPS[name]; ok {
 			q = v
 		}
-		out = append(out, Limit{Action: name, QPS: q * scale})
+		out = append(out, Limit{Action: name, QPS: q * scale, DeepQPS: a.DeepQPS * scale})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Action < out[j].Action })
 	return out
@@ -412,20 +411,19 @@ type throttle struct {
 // at N per second. N+k calls in the same instant therefore see k refusals,
 // and a client that paces itself at N per second is never refused.
 type limiter struct {
-	mu      sync.Mutex
-	on      bool
-	scale   float64
-	limits  map[string]float64
+	mu     sync.Mutex
+	on     bool
+	limits map[string]float64
+	// deep holds the deep-page limits, for the actions that have one.
+	deep    map[string]float64
 	buckets map[string]*rate.Limiter
 }
 
 func newLimiter(cfg Config) *limiter {
-	l := &limiter{on: cfg.Throttle, scale: cfg.QPSScale, limits: map[string]float64{}, buckets: map[string]*rate.Limiter{}}
-	if l.scale == 0 {
-		l.scale = 1
-	}
+	l := &limiter{on: cfg.Throttle, limits: map[string]float64{}, deep: map[string]float64{}, buckets: map[string]*rate.Limiter{}}
 	for _, lim := range Limits(cfg) {
 		l.limits[lim.Action] = lim.QPS
+		l.deep[lim.Action] = lim.DeepQPS
 	}
 	return l
 }
@@ -440,9 +438,9 @@ func (l *limiter) take(c *Call, now time.Time) *throttle {
 	}
 	key := c.Action
 	q := l.limits[c.Action]
-	if (c.Action == "QueryProductList" || c.Action == "QueryDevice") && deepPage(c) {
+	if l.deep[c.Action] > 0 && deepPage(c) {
 		key += "#deep"
-		if d := deepPageQPS * l.scale; q <= 0 || d < q {
+		if d := l.deep[c.Action]; q <= 0 || d < q {
 			q = d
 		}
 	}

@@ -67,7 +67,7 @@ func TestNonceCacheMemory(t *testing.T) {
 
 func TestDeepPageLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := &limiter{on: true, scale: 1, limits: map[string]float64{"QueryDevice": 50}, buckets: map[string]*rate.Limiter{}}
+	l := &limiter{on: true, limits: map[string]float64{"QueryDevice": 50}, deep: map[string]float64{"QueryDevice": 2}, buckets: map[string]*rate.Limiter{}}
 	call := func(page, size string) *Call {
 		return &Call{Action: "QueryDevice", AccessKeyID: "ak", Params: map[string]string{"CurrentPage": page, "PageSize": size}}
 	}
@@ -77,7 +77,7 @@ func TestDeepPageLimit(t *testing.T) {
 		}
 	}
 	th := l.take(call("2000", "50"), now)
-	if th == nil || th.limit != deepPageQPS {
+	if th == nil || th.limit != 2 {
 		t.Fatalf("the third deep call in an instant must be refused at 2 QPS, got %+v", th)
 	}
 	for i := 0; i < 50; i++ {

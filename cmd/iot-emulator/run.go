@@ -122,9 +122,12 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 		// --qps-scale given before --help (0 = unlimited).
 		fmt.Fprintf(stderr, "\nQPS limits in force (per account and action; --throttle off disables all):\n")
 		for _, l := range emulator.Limits(emulator.Config{QPS: o.qps, QPSScale: o.qpsScale}) {
-			fmt.Fprintf(stderr, "  %-32s %g\n", l.Action, l.QPS)
+			fmt.Fprintf(stderr, "  %-32s %g", l.Action, l.QPS)
+			if l.DeepQPS > 0 {
+				fmt.Fprintf(stderr, " (%g when CurrentPage x PageSize >= 100,000)", l.DeepQPS)
+			}
+			fmt.Fprintln(stderr)
 		}
-		fmt.Fprintf(stderr, "  (QueryProductList and QueryDevice: 2 when CurrentPage x PageSize >= 100,000)\n")
 	}
 	return fs
 }
