@@ -1,8 +1,6 @@
-package store
+package iot
 
-import (
-	"crypto/rand"
-)
+import "crypto/rand"
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -35,9 +33,9 @@ func NewDeviceSecret() string { return RandomString(32) }
 // NewDeviceName returns a 20-character platform-generated device name.
 func NewDeviceName() string { return RandomString(20) }
 
-// newDeviceIDs returns the legacy 20-character DeviceId and the IotId built
+// NewDeviceIDs returns the legacy 20-character DeviceId and the IotId built
 // from it with the 6-digit suffix seen in the documentation's examples.
-func newDeviceIDs() (deviceID, iotID string) {
+func NewDeviceIDs() (deviceID, iotID string) {
 	id := RandomString(20)
 	return id, id + "000100"
 }

@@ -6,29 +6,21 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
 
-// Account is one AccessKey pair and the IoT instances it may address.
-type Account struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	// SecurityToken, when set, is the STS token the account's requests may carry.
-	SecurityToken string
-	// Instances lists the Enterprise instance ids besides the public one ("").
-	Instances []string
-}
-
-// Account returns the account of an AccessKeyId, or ErrNotFound. It is
-// read on every request, so it is one query: instance ids cannot hold a
-// newline, which joins them.
-func (s *Store) Account(ctx context.Context, accessKeyID string) (Account, error) {
-	a := Account{AccessKeyID: accessKeyID}
+// Account returns the account of an AccessKeyId, or iot.ErrNotFound. It
+// is read on every request, so it is one query: instance ids cannot hold
+// a newline, which joins them.
+func (s *Store) Account(ctx context.Context, accessKeyID string) (iot.Account, error) {
+	a := iot.Account{AccessKeyID: accessKeyID}
 	var instances string
 	err := s.db.QueryRowContext(ctx, `SELECT a.access_key_secret, a.security_token,
 		COALESCE((SELECT GROUP_CONCAT(i.instance_id, char(10)) FROM instances i WHERE i.access_key_id=a.access_key_id), '')
 		FROM accounts a WHERE a.access_key_id=?`, accessKeyID).Scan(&a.AccessKeySecret, &a.SecurityToken, &instances)
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, iot.ErrNotFound
 	}
 	if err != nil {
 		return a, err
@@ -41,7 +33,7 @@ func (s *Store) Account(ctx context.Context, accessKeyID string) (Account, error
 }
 
 // Accounts lists every account, ordered by AccessKeyId.
-func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
+func (s *Store) Accounts(ctx context.Context) ([]iot.Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT access_key_id FROM accounts ORDER BY access_key_id`)
 	if err != nil {
 		return nil, err
@@ -55,8 +47,10 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	out := make([]Account, 0, len(ids))
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	out := make([]iot.Account, 0, len(ids))
 	for _, id := range ids {
 		a, err := s.Account(ctx, id)
 		if err != nil {
@@ -65,18 +59,4 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 		out = append(out, a)
 	}
 	return out, nil
-}
-
-// HasInstance reports whether the account may address the instance; the
-// public instance ("") always exists.
-func (a Account) HasInstance(id string) bool {
-	if id == "" {
-		return true
-	}
-	for _, in := range a.Instances {
-		if in == id {
-			return true
-		}
-	}
-	return false
 }

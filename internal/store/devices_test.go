@@ -8,16 +8,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/iot-emulator/iot-emulator/store"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
 
-func TestCreateDeviceLimited(t *testing.T) {
+func TestCreateDevice(t *testing.T) {
 	ctx := context.Background()
 	t.Run("a generated device gets the documented shapes and starts UNACTIVE", func(t *testing.T) {
 		st := open(t)
-		p, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+		p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 		require.NoError(t, err)
-		d, err := st.CreateDeviceLimited(ctx, store.Device{AccessKeyID: "a", ProductKey: p.ProductKey}, 10)
+		d, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p.ProductKey}, 10)
 		require.NoError(t, err)
 		assert.Regexp(t, `^[A-Za-z0-9]{20}$`, d.DeviceName)
 		assert.Regexp(t, `^[A-Za-z0-9]{32}$`, d.DeviceSecret)
@@ -26,20 +26,20 @@ func TestCreateDeviceLimited(t *testing.T) {
 	})
 	t.Run("the quota is per product", func(t *testing.T) {
 		st := open(t)
-		p1, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+		p1, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 		require.NoError(t, err)
-		p2, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_2"})
+		p2, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_2"}, 0)
 		require.NoError(t, err)
-		_, err = st.CreateDeviceLimited(ctx, store.Device{AccessKeyID: "a", ProductKey: p1.ProductKey, DeviceName: "dev1"}, 1)
+		_, err = st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p1.ProductKey, DeviceName: "dev1"}, 1)
 		require.NoError(t, err)
-		_, err = st.CreateDeviceLimited(ctx, store.Device{AccessKeyID: "a", ProductKey: p1.ProductKey, DeviceName: "dev2"}, 1)
-		assert.ErrorIs(t, err, store.ErrLimit)
-		_, err = st.CreateDeviceLimited(ctx, store.Device{AccessKeyID: "a", ProductKey: p2.ProductKey, DeviceName: "dev2"}, 1)
+		_, err = st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p1.ProductKey, DeviceName: "dev2"}, 1)
+		assert.ErrorIs(t, err, iot.ErrLimit)
+		_, err = st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p2.ProductKey, DeviceName: "dev2"}, 1)
 		assert.NoError(t, err)
 	})
 	t.Run("concurrent registrations of one name create one device", func(t *testing.T) {
 		st := open(t)
-		p, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+		p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 		require.NoError(t, err)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
@@ -47,7 +47,7 @@ func TestCreateDeviceLimited(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = st.CreateDeviceLimited(ctx, store.Device{AccessKeyID: "a", ProductKey: p.ProductKey, DeviceName: "same"}, 0)
+				_, errs[i] = st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p.ProductKey, DeviceName: "same"}, 0)
 			}()
 		}
 		wg.Wait()
@@ -56,7 +56,7 @@ func TestCreateDeviceLimited(t *testing.T) {
 			if err == nil {
 				ok++
 			} else {
-				assert.ErrorIs(t, err, store.ErrConflict)
+				assert.ErrorIs(t, err, iot.ErrConflict)
 			}
 		}
 		assert.Equal(t, 1, ok)
@@ -66,16 +66,16 @@ func TestCreateDeviceLimited(t *testing.T) {
 func TestDevicesByName(t *testing.T) {
 	ctx := context.Background()
 	st := open(t)
-	pa, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductKey: "sharedKey01", ProductName: "prod_a"})
+	pa, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductKey: "sharedKey01", ProductName: "prod_a"}, 0)
 	require.NoError(t, err)
 	// Loose-auth accounts can own the same key; the rows stay apart.
-	pb, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "b", ProductKey: "sharedKey01", ProductName: "prod_b"})
+	pb, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "b", ProductKey: "sharedKey01", ProductName: "prod_b"}, 0)
 	require.NoError(t, err)
 	for _, n := range []string{"dev1", "dev2"} {
-		_, err := st.CreateDevice(ctx, store.Device{AccessKeyID: "a", ProductKey: pa.ProductKey, DeviceName: n})
+		_, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: pa.ProductKey, DeviceName: n}, 0)
 		require.NoError(t, err)
 	}
-	_, err = st.CreateDevice(ctx, store.Device{AccessKeyID: "b", ProductKey: pb.ProductKey, DeviceName: "dev3"})
+	_, err = st.CreateDevice(ctx, iot.Device{AccessKeyID: "b", ProductKey: pb.ProductKey, DeviceName: "dev3"}, 0)
 	require.NoError(t, err)
 
 	t.Run("only the account's existing devices are returned", func(t *testing.T) {

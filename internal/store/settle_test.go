@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/iot-emulator/iot-emulator/store"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
 func openWithProduct(t *testing.T, path string) *store.Store {
@@ -19,19 +20,19 @@ func openWithProduct(t *testing.T, path string) *store.Store {
 	st, err := store.Open(ctx, path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
-	_, err = st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
+	require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
+	_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"}, 0)
 	require.NoError(t, err)
 	return st
 }
 
-func newBatch(t *testing.T, st *store.Store, status string, names ...string) store.Batch {
+func newBatch(t *testing.T, st *store.Store, status string, names ...string) iot.Batch {
 	t.Helper()
-	bn := make([]store.BatchName, len(names))
+	bn := make([]iot.BatchName, len(names))
 	for i, n := range names {
 		bn[i].DeviceName = n
 	}
-	b, err := st.CreateBatch(context.Background(), store.Batch{AccessKeyID: "ak", ProductKey: "a1Prod", Kind: store.KindNames, Status: status}, bn)
+	b, err := st.CreateBatch(context.Background(), iot.Batch{AccessKeyID: "ak", ProductKey: "a1Prod", Kind: iot.KindNames, Status: status}, bn)
 	require.NoError(t, err)
 	return b
 }
@@ -40,10 +41,10 @@ func TestSettle(t *testing.T) {
 	ctx := context.Background()
 	t.Run("two batches racing for one name create it exactly once", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		a := newBatch(t, st, store.StatusCreate, "shared01", "only_a01")
-		b := newBatch(t, st, store.StatusCreate, "shared01", "only_b01")
+		a := newBatch(t, st, iot.StatusCreate, "shared01", "only_a01")
+		b := newBatch(t, st, iot.StatusCreate, "shared01", "only_b01")
 		var wg sync.WaitGroup
-		results := make([]store.Batch, 2)
+		results := make([]iot.Batch, 2)
 		for i, id := range []int64{a.ApplyID, b.ApplyID} {
 			wg.Go(func() {
 				var err error
@@ -53,45 +54,45 @@ func TestSettle(t *testing.T) {
 		}
 		wg.Wait()
 		statuses := []string{results[0].Status, results[1].Status}
-		assert.ElementsMatch(t, []string{store.StatusCreateSuccess, store.StatusCreateFailed}, statuses)
+		assert.ElementsMatch(t, []string{iot.StatusCreateSuccess, iot.StatusCreateFailed}, statuses)
 		_, total, err := st.DevicePage(ctx, "ak", "a1Prod", 0, 100)
 		require.NoError(t, err)
 		assert.Equal(t, 3, total, "shared01 once, plus one name of each batch")
 	})
 	t.Run("forced names fail and only the others are created", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		b := newBatch(t, st, store.StatusCreate, "good0001", "bad00001")
+		b := newBatch(t, st, iot.StatusCreate, "good0001", "bad00001")
 		got, err := st.Settle(ctx, b.ApplyID, map[string]string{"bad00001": "injected"}, 0)
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusCreateFailed, got.Status)
+		assert.Equal(t, iot.StatusCreateFailed, got.Status)
 		assert.Equal(t, 1, got.Devices)
 		assert.Equal(t, 1, got.Failed)
 		names, err := st.BatchNames(ctx, b.ApplyID)
 		require.NoError(t, err)
-		assert.Equal(t, []store.BatchName{{DeviceName: "good0001"}, {DeviceName: "bad00001", ErrorMsg: "injected"}}, names)
+		assert.Equal(t, []iot.BatchName{{DeviceName: "good0001"}, {DeviceName: "bad00001", ErrorMsg: "injected"}}, names)
 	})
 	t.Run("batches settled against a device quota stop at it, and the rest fail with a reason", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		a := newBatch(t, st, store.StatusCreate, "dev00001", "dev00002")
-		b := newBatch(t, st, store.StatusCreate, "dev00003", "dev00004")
+		a := newBatch(t, st, iot.StatusCreate, "dev00001", "dev00002")
+		b := newBatch(t, st, iot.StatusCreate, "dev00003", "dev00004")
 		_, err := st.Settle(ctx, a.ApplyID, nil, 3)
 		require.NoError(t, err)
 		got, err := st.Settle(ctx, b.ApplyID, nil, 3)
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusCreateFailed, got.Status)
+		assert.Equal(t, iot.StatusCreateFailed, got.Status)
 		assert.Equal(t, 1, got.Devices)
 		names, err := st.BatchNames(ctx, b.ApplyID)
 		require.NoError(t, err)
-		assert.Equal(t, store.MsgQuota, names[1].ErrorMsg)
+		assert.Equal(t, iot.MsgQuota, names[1].ErrorMsg)
 		p, err := st.Product(ctx, "ak", "a1Prod")
 		require.NoError(t, err)
 		assert.Equal(t, 3, p.DeviceCount)
 	})
 	t.Run("a product's device count follows inserts and deletes", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		d, err := st.CreateDevice(ctx, store.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count001"})
+		d, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count001"}, 0)
 		require.NoError(t, err)
-		_, err = st.CreateDevice(ctx, store.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count002"})
+		_, err = st.CreateDevice(ctx, iot.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "count002"}, 0)
 		require.NoError(t, err)
 		require.NoError(t, st.DeleteDevice(ctx, "ak", d.IotID))
 		p, err := st.Product(ctx, "ak", "a1Prod")
@@ -100,12 +101,12 @@ func TestSettle(t *testing.T) {
 	})
 	t.Run("a settled batch cannot be settled again", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		b := newBatch(t, st, store.StatusCheck, "light001")
+		b := newBatch(t, st, iot.StatusCheck, "light001")
 		got, err := st.Settle(ctx, b.ApplyID, nil, 0)
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusCheckSuccess, got.Status)
+		assert.Equal(t, iot.StatusCheckSuccess, got.Status)
 		_, err = st.Settle(ctx, b.ApplyID, nil, 0)
-		assert.ErrorIs(t, err, store.ErrState)
+		assert.ErrorIs(t, err, iot.ErrState)
 	})
 }
 
@@ -114,7 +115,7 @@ func TestMigrations(t *testing.T) {
 	t.Run("a file database keeps its batches across reopening", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "iot.db")
 		st := openWithProduct(t, path)
-		b := newBatch(t, st, store.StatusCreate, "light001")
+		b := newBatch(t, st, iot.StatusCreate, "light001")
 		require.NoError(t, st.Close())
 		st2, err := store.Open(ctx, path, nil)
 		require.NoError(t, err)
@@ -137,12 +138,12 @@ func TestMigrations(t *testing.T) {
 	})
 	t.Run("ApplyIds keep increasing across a reset", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)
-		first := newBatch(t, st, store.StatusCheck, "light001")
-		require.NoError(t, st.Reset(ctx, ""))
-		require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
-		_, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"})
+		first := newBatch(t, st, iot.StatusCheck, "light001")
+		require.NoError(t, st.Replace(ctx, "", nil))
+		require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
+		_, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"}, 0)
 		require.NoError(t, err)
-		second := newBatch(t, st, store.StatusCheck, "light001")
+		second := newBatch(t, st, iot.StatusCheck, "light001")
 		assert.Greater(t, second.ApplyID, first.ApplyID)
 	})
 }

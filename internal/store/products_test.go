@@ -7,7 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/iot-emulator/iot-emulator/store"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
 // open returns an in-memory store with accounts a and b, account a having
@@ -18,16 +19,16 @@ func open(t *testing.T) *store.Store {
 	st, err := store.Open(ctx, store.Memory, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "a", AccessKeySecret: "s", Instances: []string{"inst"}}}}))
-	require.NoError(t, st.Add(ctx, []store.Seed{{Account: store.Account{AccessKeyID: "b", AccessKeySecret: "s"}}}))
+	require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "a", AccessKeySecret: "s", Instances: []string{"inst"}}}}))
+	require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "b", AccessKeySecret: "s"}}}))
 	return st
 }
 
-func TestCreateProductLimited(t *testing.T) {
+func TestCreateProduct(t *testing.T) {
 	ctx := context.Background()
 	t.Run("a generated product gets a key and secret of the documented shapes and defaults", func(t *testing.T) {
 		st := open(t)
-		p, err := st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", ProductName: "name_1"}, 10)
+		p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "name_1"}, 10)
 		require.NoError(t, err)
 		assert.Regexp(t, `^a1[A-Za-z0-9]{9}$`, p.ProductKey)
 		assert.Regexp(t, `^[A-Za-z0-9]{16}$`, p.ProductSecret)
@@ -37,55 +38,55 @@ func TestCreateProductLimited(t *testing.T) {
 	})
 	t.Run("a name is unique per account and instance only", func(t *testing.T) {
 		st := open(t)
-		_, err := st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", ProductName: "same"}, 0)
+		_, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "same"}, 0)
 		require.NoError(t, err)
-		_, err = st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", ProductName: "same"}, 0)
-		assert.ErrorIs(t, err, store.ErrConflict)
-		_, err = st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", InstanceID: "inst", ProductName: "same"}, 0)
+		_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "same"}, 0)
+		assert.ErrorIs(t, err, iot.ErrConflict)
+		_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", InstanceID: "inst", ProductName: "same"}, 0)
 		assert.NoError(t, err)
-		_, err = st.CreateProductLimited(ctx, store.Product{AccessKeyID: "b", ProductName: "same"}, 0)
+		_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "b", ProductName: "same"}, 0)
 		assert.NoError(t, err)
 	})
 	t.Run("the quota counts the instance's products only", func(t *testing.T) {
 		st := open(t)
 		for _, n := range []string{"one_1", "two_2"} {
-			_, err := st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", ProductName: n}, 2)
+			_, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: n}, 2)
 			require.NoError(t, err)
 		}
-		_, err := st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", ProductName: "three_3"}, 2)
-		assert.ErrorIs(t, err, store.ErrLimit)
-		_, err = st.CreateProductLimited(ctx, store.Product{AccessKeyID: "a", InstanceID: "inst", ProductName: "three_3"}, 2)
+		_, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "three_3"}, 2)
+		assert.ErrorIs(t, err, iot.ErrLimit)
+		_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", InstanceID: "inst", ProductName: "three_3"}, 2)
 		assert.NoError(t, err)
 	})
 }
 
-func TestDeleteEmptyProduct(t *testing.T) {
+func TestDeleteProduct(t *testing.T) {
 	ctx := context.Background()
 	t.Run("a product with a device is refused, an empty one is deleted", func(t *testing.T) {
 		st := open(t)
-		p, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+		p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 		require.NoError(t, err)
-		d, err := st.CreateDevice(ctx, store.Device{AccessKeyID: "a", ProductKey: p.ProductKey, DeviceName: "dev1"})
+		d, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "a", ProductKey: p.ProductKey, DeviceName: "dev1"}, 0)
 		require.NoError(t, err)
-		assert.ErrorIs(t, st.DeleteEmptyProduct(ctx, "a", p.ProductKey), store.ErrHasDevices)
+		assert.ErrorIs(t, st.DeleteProduct(ctx, "a", p.ProductKey, false), iot.ErrHasDevices)
 		require.NoError(t, st.DeleteDevice(ctx, "a", d.IotID))
-		require.NoError(t, st.DeleteEmptyProduct(ctx, "a", p.ProductKey))
+		require.NoError(t, st.DeleteProduct(ctx, "a", p.ProductKey, false))
 		_, err = st.Product(ctx, "a", p.ProductKey)
-		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, st.DeleteEmptyProduct(ctx, "a", p.ProductKey), store.ErrNotFound)
+		assert.ErrorIs(t, err, iot.ErrNotFound)
+		assert.ErrorIs(t, st.DeleteProduct(ctx, "a", p.ProductKey, false), iot.ErrNotFound)
 	})
 	t.Run("another account's product is not found", func(t *testing.T) {
 		st := open(t)
-		p, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+		p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 		require.NoError(t, err)
-		assert.ErrorIs(t, st.DeleteEmptyProduct(ctx, "b", p.ProductKey), store.ErrNotFound)
+		assert.ErrorIs(t, st.DeleteProduct(ctx, "b", p.ProductKey, false), iot.ErrNotFound)
 	})
 }
 
 func TestProductElsewhere(t *testing.T) {
 	ctx := context.Background()
 	st := open(t)
-	p, err := st.CreateProduct(ctx, store.Product{AccessKeyID: "a", ProductName: "prod_1"})
+	p, err := st.CreateProduct(ctx, iot.Product{AccessKeyID: "a", ProductName: "prod_1"}, 0)
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name, ak, pk string

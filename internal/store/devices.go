@@ -5,41 +5,26 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
-)
 
-// Device is one device of a product. Names are unique within the product,
-// whichever API created the device.
-type Device struct {
-	AccessKeyID  string
-	ProductKey   string
-	DeviceName   string
-	DeviceSecret string
-	DeviceID     string
-	IotID        string
-	Nickname     string
-	Status       string
-	ApplyID      int64
-	Created      time.Time
-	Modified     time.Time
-}
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+)
 
 const deviceCols = `access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, COALESCE(apply_id,0), created_ms, modified_ms`
 
-func scanDevice(sc interface{ Scan(...any) error }) (Device, error) {
-	var d Device
+func scanDevice(sc interface{ Scan(...any) error }) (iot.Device, error) {
+	var d iot.Device
 	var c, m int64
 	err := sc.Scan(&d.AccessKeyID, &d.ProductKey, &d.DeviceName, &d.DeviceSecret, &d.DeviceID, &d.IotID, &d.Nickname, &d.Status, &d.ApplyID, &c, &m)
 	d.Created, d.Modified = msTime(c), msTime(m)
 	return d, err
 }
 
-func collectDevices(rows *sql.Rows, err error) ([]Device, error) {
+func collectDevices(rows *sql.Rows, err error) ([]iot.Device, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Device
+	var out []iot.Device
 	for rows.Next() {
 		d, err := scanDevice(rows)
 		if err != nil {
@@ -50,37 +35,10 @@ func collectDevices(rows *sql.Rows, err error) ([]Device, error) {
 	return out, rows.Err()
 }
 
-// fillDevice mints what the caller left empty.
-func (s *Store) fillDevice(d *Device) {
-	if d.DeviceName == "" {
-		d.DeviceName = NewDeviceName()
-	}
-	if d.DeviceSecret == "" {
-		d.DeviceSecret = NewDeviceSecret()
-	}
-	if d.DeviceID == "" || d.IotID == "" {
-		id, iot := newDeviceIDs()
-		if d.DeviceID == "" {
-			d.DeviceID = id
-		}
-		if d.IotID == "" {
-			d.IotID = iot
-		}
-	}
-	if d.Status == "" {
-		d.Status = "UNACTIVE"
-	}
-	if d.Created.IsZero() {
-		d.Created = s.now()
-	}
-	d.Created = msTime(d.Created.UnixMilli())
-	d.Modified = d.Created
-}
-
 const insertDeviceSQL = `INSERT INTO devices(access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, apply_id, created_ms, modified_ms)
 	VALUES(?,?,?,?,?,?,?,?,?,?,?)`
 
-func deviceArgs(d Device) []any {
+func deviceArgs(d iot.Device) []any {
 	var apply any
 	if d.ApplyID != 0 {
 		apply = d.ApplyID
@@ -89,26 +47,21 @@ func deviceArgs(d Device) []any {
 		d.Created.UnixMilli(), d.Modified.UnixMilli()}
 }
 
-func insertDevice(ctx context.Context, tx *sql.Tx, d Device) error {
+func insertDevice(ctx context.Context, tx *sql.Tx, d iot.Device) error {
 	_, err := tx.ExecContext(ctx, insertDeviceSQL, deviceArgs(d)...)
 	if isUnique(err) {
-		return ErrConflict
+		return iot.ErrConflict
 	}
 	return err
 }
 
 // CreateDevice stores one device, generating what is empty (name, secret,
-// ids). ErrConflict when the name is taken in the product.
-func (s *Store) CreateDevice(ctx context.Context, d Device) (Device, error) {
-	return s.CreateDeviceLimited(ctx, d, 0)
-}
-
-// CreateDeviceLimited is CreateDevice refusing with ErrLimit when the
-// product already has limit devices (0: no limit). Devices of every origin
-// (RegisterDevice, batches, fixtures) share the table and its uniqueness
-// rule, so a name taken by one path is taken for all.
-func (s *Store) CreateDeviceLimited(ctx context.Context, d Device, limit int) (Device, error) {
-	s.fillDevice(&d)
+// ids). iot.ErrConflict when the name is taken in the product; iot.ErrLimit
+// when the product already has limit devices (0: no limit). Devices of
+// every origin (RegisterDevice, batches, fixtures) share the table and its
+// uniqueness rule, so a name taken by one path is taken for all.
+func (s *Store) CreateDevice(ctx context.Context, d iot.Device, limit int) (iot.Device, error) {
+	iot.FillDevice(&d, s.now())
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if limit > 0 {
 			var n int
@@ -118,7 +71,7 @@ func (s *Store) CreateDeviceLimited(ctx context.Context, d Device, limit int) (D
 				return err
 			}
 			if n >= limit {
-				return ErrLimit
+				return iot.ErrLimit
 			}
 		}
 		return insertDevice(ctx, tx, d)
@@ -126,28 +79,28 @@ func (s *Store) CreateDeviceLimited(ctx context.Context, d Device, limit int) (D
 	return d, err
 }
 
-// DeviceByName returns a device by product and name, or ErrNotFound.
-func (s *Store) DeviceByName(ctx context.Context, accessKeyID, productKey, name string) (Device, error) {
+// DeviceByName returns a device by product and name, or iot.ErrNotFound.
+func (s *Store) DeviceByName(ctx context.Context, accessKeyID, productKey, name string) (iot.Device, error) {
 	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND product_key=? AND device_name=?`, accessKeyID, productKey, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, ErrNotFound
+		return d, iot.ErrNotFound
 	}
 	return d, err
 }
 
-// DeviceByIotID returns a device of the account by IotId, or ErrNotFound.
-func (s *Store) DeviceByIotID(ctx context.Context, accessKeyID, iotID string) (Device, error) {
+// DeviceByIotID returns a device of the account by IotId, or iot.ErrNotFound.
+func (s *Store) DeviceByIotID(ctx context.Context, accessKeyID, iotID string) (iot.Device, error) {
 	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND iot_id=?`, accessKeyID, iotID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, ErrNotFound
+		return d, iot.ErrNotFound
 	}
 	return d, err
 }
 
 // DevicesByName returns the product's devices among names, keyed by name;
 // names without a device are absent from the map.
-func (s *Store) DevicesByName(ctx context.Context, accessKeyID, productKey string, names []string) (map[string]Device, error) {
-	out := make(map[string]Device, len(names))
+func (s *Store) DevicesByName(ctx context.Context, accessKeyID, productKey string, names []string) (map[string]iot.Device, error) {
+	out := make(map[string]iot.Device, len(names))
 	if len(names) == 0 {
 		return out, nil
 	}
@@ -182,7 +135,7 @@ func (s *Store) DevicesElsewhere(ctx context.Context, accessKeyID, productKey st
 }
 
 // DevicePage lists a product's devices newest first with the total.
-func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, offset, limit int) ([]Device, int, error) {
+func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, offset, limit int) ([]iot.Device, int, error) {
 	var total int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey).Scan(&total); err != nil {
 		return nil, 0, err
@@ -198,8 +151,5 @@ func (s *Store) DeleteDevice(ctx context.Context, accessKeyID, iotID string) err
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return affected(res)
 }

@@ -1,5 +1,7 @@
 // Package store keeps the emulator's state in SQLite (modernc.org/sqlite, no
-// cgo) and speaks in domain terms: accounts, products, devices and batches.
+// cgo) and speaks in the domain's types (package iot): accounts, products,
+// devices and batches, each read and written within one account. It knows
+// nothing of the wire: its errors are the domain's (iot.ErrNotFound, …).
 package store
 
 import (
@@ -14,21 +16,14 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
-
-// Errors the store returns; callers map them to wire errors.
-var (
-	// ErrNotFound means the row does not exist for this account.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict means a uniqueness rule (name within product or account) was hit.
-	ErrConflict = errors.New("already exists")
-	// ErrState means the batch is not in the state the operation needs.
-	ErrState = errors.New("wrong state")
-)
 
 // Store is the emulator's state. It is safe for concurrent use.
 type Store struct {
@@ -129,13 +124,6 @@ func (s *Store) migrate(ctx context.Context) error {
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Reset deletes all state, or only the named account's when accessKeyID is
-// not empty. ApplyIds keep increasing across resets so a stale id never
-// points at a new batch.
-func (s *Store) Reset(ctx context.Context, accessKeyID string) error {
-	return s.Replace(ctx, accessKeyID, nil)
-}
-
 // wipe deletes all state or one account's inside tx.
 func wipe(ctx context.Context, tx *sql.Tx, accessKeyID string) error {
 	where, args := "", []any{}
@@ -171,8 +159,28 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
 
+// isUnique reports a UNIQUE or PRIMARY KEY violation, read from SQLite's
+// extended result code rather than from the message text.
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// affected is nil when the statement changed a row, iot.ErrNotFound when
+// it changed none.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return iot.ErrNotFound
+	}
+	return nil
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
