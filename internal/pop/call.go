@@ -1,4 +1,4 @@
-package emulator
+package pop
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/iot-emulator/iot-emulator/signature"
-	"github.com/iot-emulator/iot-emulator/store"
 )
 
 // Bounds on what one request may carry. A 10,000-name batch with nicknames
@@ -30,7 +29,8 @@ const (
 type Call struct {
 	// ctx is the request's context: work for a client that has gone away
 	// stops instead of holding the store's one connection.
-	ctx       context.Context
+	ctx context.Context
+	// RequestID is the x-acs-request-id of the answer, also in its body.
 	RequestID string
 	Received  time.Time
 	Method    string
@@ -50,15 +50,25 @@ type Call struct {
 	Body  []byte
 	// Header is the request's headers.
 	Header http.Header
-	// AccessKeyID is who the request claims to be; Account is filled once
-	// the gateway has admitted it.
+	// AccessKeyID is who the request claims to be; Principal is what the
+	// product's Credentials said of it, filled once the gateway has
+	// admitted the call.
 	AccessKeyID string
-	Account     store.Account
+	Principal   any
 	// InstanceID is the IotInstanceId parameter ("" is the public instance).
 	InstanceID string
 	auth       signature.Authorization
 	// throttled says why the throttle refused the call.
 	throttled *throttle
+}
+
+// Context is the request's context: work for a client that has gone away
+// stops.
+func (c *Call) Context() context.Context {
+	if c.ctx == nil {
+		return context.Background()
+	}
+	return c.ctx
 }
 
 // decode reads an RPC request into a Call. Errors are gateway errors; the
