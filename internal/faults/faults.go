@@ -1,4 +1,7 @@
-package emulator
+// Package faults holds the fault rules a test sets to make matching RPC
+// calls misbehave on purpose (an error in its documented envelope, a
+// latency, or both), with seeded probabilities so a run repeats.
+package faults
 
 import (
 	"context"
@@ -11,12 +14,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iot-emulator/iot-emulator/internal/pop"
 )
 
-// FaultRule makes matching calls misbehave on purpose, so a test can
+// Rule makes matching calls misbehave on purpose, so a test can
 // exercise a client's error, retry and timeout paths. It is what
 // POST /_emulator/faults takes; every field but Action is optional.
-type FaultRule struct {
+type Rule struct {
 	// Action is the RPC action the rule matches, or "*" for every action.
 	Action string `json:"action"`
 	// AccessKeyID, when set, limits the rule to one account's calls.
@@ -49,7 +54,7 @@ type FaultRule struct {
 type Fault struct {
 	// ID names the rule for DELETE /_emulator/faults/{id}.
 	ID string `json:"id"`
-	FaultRule
+	Rule
 	// Hits counts the calls the rule has fired on.
 	Hits int `json:"hits"`
 	// Remaining is how many more calls it will fire on; nil when Count is 0.
@@ -61,19 +66,20 @@ const maxFaultLatency = 10 * time.Minute
 
 var faultCodeRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
-// errInput marks an admin call the caller got wrong (HTTP 400).
-var errInput = errors.New("invalid input")
+// ErrInput marks a rule the caller got wrong.
+var ErrInput = errors.New("invalid input")
 
 func inputErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errInput, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
 }
 
-// validate names the first field that is wrong.
-func (r FaultRule) validate() error {
+// validate names the first field that is wrong; served says whether an
+// action name is one the emulator serves.
+func (r Rule) validate(served func(string) bool) error {
 	switch {
 	case r.Action == "":
 		return inputErr(`action: required (an action name, or "*" for all)`)
-	case r.Action != "*" && actionTable[r.Action] == nil:
+	case r.Action != "*" && !served(r.Action):
 		return inputErr("action: %q is not an action this emulator serves", r.Action)
 	case r.Code != "" && !faultCodeRE.MatchString(r.Code):
 		return inputErr("code: %q is not an error code (letters, digits, '.', '_', '-')", r.Code)
@@ -90,21 +96,21 @@ func (r FaultRule) validate() error {
 }
 
 // injected is the error the rule answers with, nil for a latency-only rule.
-func (r FaultRule) injected() *Error {
+func (r Rule) injected(defaultCode string) *pop.Error {
 	code := r.Code
 	if code == "" {
 		if r.LatencyMs > 0 {
 			return nil
 		}
-		code = ErrSystem.Code
+		code = defaultCode
 	}
-	var e Error
-	if k, ok := knownErrors[code]; ok {
-		e = *k
-	} else if strings.HasPrefix(code, "iot.") {
-		e = Error{Code: code, Status: http.StatusOK, Message: "Fault injected by the emulator."}
-	} else {
-		e = Error{Code: code, Status: http.StatusBadRequest, Message: "Fault injected by the emulator.", Gateway: true}
+	e, ok := pop.Known(code)
+	switch {
+	case ok:
+	case strings.HasPrefix(code, "iot."):
+		e = pop.Error{Code: code, Status: http.StatusOK, Message: "Fault injected by the emulator."}
+	default:
+		e = pop.Error{Code: code, Status: http.StatusBadRequest, Message: "Fault injected by the emulator.", Gateway: true}
 	}
 	if r.HTTPStatus != 0 {
 		e.Status = r.HTTPStatus
@@ -115,12 +121,16 @@ func (r FaultRule) injected() *Error {
 	return &e
 }
 
-// faultSet holds the fault rules set through the admin API, in the order
-// they were added.
-type faultSet struct {
+// Set holds the fault rules, in the order they were added. It is safe for
+// concurrent use.
+type Set struct {
 	mu    sync.Mutex
 	next  int
 	rules []*faultState
+	// served tells the actions a rule may name; defaultCode is the error
+	// of a rule with neither code nor latency.
+	served      func(string) bool
+	defaultCode string
 }
 
 type faultState struct {
@@ -128,16 +138,20 @@ type faultState struct {
 	rng *rand.Rand
 }
 
-func newFaultSet() *faultSet { return &faultSet{} }
+// NewSet returns an empty set for the actions served reports, whose rules
+// without code or latency answer defaultCode.
+func NewSet(served func(action string) bool, defaultCode string) *Set {
+	return &Set{served: served, defaultCode: defaultCode}
+}
 
 // errFaultCancelled answers a call whose client left during an injected latency.
-var errFaultCancelled = ErrServiceUnavailable.WithMessage("The request was cancelled during an injected latency.")
+var errFaultCancelled = pop.ErrServiceUnavailable.WithMessage("The request was cancelled during an injected latency.")
 
-// apply returns the error a matching rule injects, after its latency. Every
-// matching rule that fires adds its latency; the first one with an error
-// decides the answer. It runs before the handler, so a faulted call changes
-// no state.
-func (f *faultSet) apply(ctx context.Context, c *Call) *Error {
+// Apply returns the error a matching rule injects, after its latency.
+// Every matching rule that fires adds its latency; the first one with an
+// error decides the answer. It runs before the handler (the gateway's
+// Intercept), so a faulted call changes no state.
+func (f *Set) Apply(ctx context.Context, c *pop.Call) error {
 	latency, e := f.fire(c)
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -148,10 +162,13 @@ func (f *faultSet) apply(ctx context.Context, c *Call) *Error {
 		case <-t.C:
 		}
 	}
+	if e == nil {
+		return nil
+	}
 	return e
 }
 
-func (f *faultSet) fire(c *Call) (time.Duration, *Error) {
+func (f *Set) fire(c *pop.Call) (time.Duration, *pop.Error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var latency time.Duration
@@ -169,15 +186,16 @@ func (f *faultSet) fire(c *Call) (time.Duration, *Error) {
 		}
 		r.Hits++
 		latency += time.Duration(r.LatencyMs) * time.Millisecond
-		if e := r.injected(); e != nil {
+		if e := r.injected(f.defaultCode); e != nil {
 			return latency, e
 		}
 	}
 	return latency, nil
 }
 
-func (f *faultSet) add(r FaultRule) (string, error) {
-	if err := r.validate(); err != nil {
+// Add validates a rule and adds it; it returns the rule's id.
+func (f *Set) Add(r Rule) (string, error) {
+	if err := r.validate(f.served); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
@@ -185,13 +203,14 @@ func (f *faultSet) add(r FaultRule) (string, error) {
 	f.next++
 	id := "f" + strconv.Itoa(f.next)
 	f.rules = append(f.rules, &faultState{
-		Fault: Fault{ID: id, FaultRule: r},
+		Fault: Fault{ID: id, Rule: r},
 		rng:   rand.New(rand.NewPCG(uint64(r.Seed), 0x10e1)),
 	})
 	return id, nil
 }
 
-func (f *faultSet) list() []Fault {
+// List returns the rules in the order they apply.
+func (f *Set) List() []Fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]Fault, 0, len(f.rules))
@@ -206,7 +225,8 @@ func (f *faultSet) list() []Fault {
 	return out
 }
 
-func (f *faultSet) remove(id string) bool {
+// Remove deletes one rule and reports whether it existed.
+func (f *Set) Remove(id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, r := range f.rules {
@@ -218,29 +238,11 @@ func (f *faultSet) remove(id string) bool {
 	return false
 }
 
-func (f *faultSet) clear() int {
+// Clear removes every rule and returns how many there were.
+func (f *Set) Clear() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.rules)
 	f.rules = nil
 	return n
 }
-
-// AddFault adds a fault rule and returns its id.
-func (s *Server) AddFault(r FaultRule) (string, error) {
-	id, err := s.faults.add(r)
-	if err == nil {
-		s.log.Info("fault rule added", "id", id, "action", r.Action, "code", r.Code, "count", r.Count,
-			"probability", r.Probability, "latencyMs", r.LatencyMs)
-	}
-	return id, err
-}
-
-// Faults lists the fault rules in the order they apply.
-func (s *Server) Faults() []Fault { return s.faults.list() }
-
-// DeleteFault removes one rule and reports whether it existed.
-func (s *Server) DeleteFault(id string) bool { return s.faults.remove(id) }
-
-// ClearFaults removes every rule and returns how many there were.
-func (s *Server) ClearFaults() int { return s.faults.clear() }

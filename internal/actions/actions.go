@@ -1,0 +1,81 @@
+// Package actions is the IoT product's RPC API (Iot, 2018-01-20): the one
+// action table that the gateway routes and throttles by, that --help, the
+// README and the conformance tests read, and the handlers, one file per
+// resource (batches.go, products.go, devices.go). A handler is made by a
+// function that names its dependencies, validates the call, applies the
+// domain rules of package iot through the store and returns one response
+// value.
+package actions
+
+import (
+	"sort"
+
+	"github.com/iot-emulator/iot-emulator/internal/batch"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"github.com/iot-emulator/iot-emulator/internal/store"
+)
+
+// Product and Version name the API the table serves.
+const (
+	Product = "Iot"
+	Version = "2018-01-20"
+)
+
+// Deps is what the handlers work with. Table reads no field of it until a
+// handler runs, so Table(Deps{}) is enough to list the actions.
+type Deps struct {
+	Store  *store.Store
+	Worker *batch.Worker
+	// Region is reported in device details and picks the device quota.
+	Region string
+	// DeviceQuota overrides the region's documented device quota per
+	// product when positive.
+	DeviceQuota int
+	// SuccessLists fills ValidList with every name in *_SUCCESS states
+	// (the metadata demo) instead of leaving it empty (the documentation).
+	SuccessLists bool
+	// DeleteProductCascade lets DeleteProduct delete a product that still
+	// has devices, with them, instead of refusing it.
+	DeleteProductCascade bool
+}
+
+// Table lists every action, grouped by resource. QPS limits from
+// docs/fidelity.md, protocol §11; Internal is the documented error of an
+// unexpected failure.
+func Table(d Deps) []*pop.Action {
+	st, w := d.Store, d.Worker
+	quota := iot.DeviceQuota(d.Region, d.DeviceQuota)
+	return []*pop.Action{
+		// Batch registration (batches.go).
+		{Name: "BatchCheckDeviceNames", Required: []string{"ProductKey"}, QPS: 10, Internal: ErrSystem, Handle: batchCheckDeviceNames(st, w)},
+		{Name: "QueryBatchRegisterDeviceStatus", Required: []string{"ProductKey", "ApplyId"}, QPS: 30, Internal: ErrSystem, Handle: queryBatchRegisterDeviceStatus(st, w, d.SuccessLists)},
+		{Name: "BatchRegisterDeviceWithApplyId", Required: []string{"ProductKey", "ApplyId"}, QPS: 500, Internal: ErrSystem, Handle: batchRegisterDeviceWithApplyID(st, w, quota)},
+		{Name: "BatchRegisterDevice", Required: []string{"ProductKey", "Count"}, QPS: 10, Internal: ErrSystem, Handle: batchRegisterDevice(st, w, quota)},
+		{Name: "QueryPageByApplyId", Required: []string{"ApplyId"}, QPS: 50, Internal: ErrSystem, Handle: queryPageByApplyID(st)},
+
+		// Products (products.go).
+		{Name: "CreateProduct", Required: []string{"ProductName", "NodeType"}, QPS: 50, Internal: ErrCreateProductFailed, Handle: createProduct(st)},
+		{Name: "QueryProduct", Required: []string{"ProductKey"}, QPS: 50, Internal: ErrQueryProductAction, Handle: queryProduct(st)},
+		{Name: "QueryProductList", Required: []string{"CurrentPage", "PageSize"}, QPS: 50, DeepQPS: 2, Internal: ErrQueryProductListAction, Handle: queryProductList(st)},
+		{Name: "DeleteProduct", Required: []string{"ProductKey"}, QPS: 500, Internal: ErrSystem, Handle: deleteProduct(st, d.DeleteProductCascade)},
+
+		// Devices (devices.go).
+		{Name: "RegisterDevice", Required: []string{"ProductKey"}, QPS: 30, Internal: ErrCreateDeviceFailed, Handle: registerDevice(st, quota)},
+		{Name: "QueryDeviceDetail", QPS: 50, Internal: ErrQueryDeviceAction, Handle: queryDeviceDetail(st, d.Region)},
+		{Name: "QueryDeviceInfo", QPS: 500, Internal: ErrQueryDeviceAction, Handle: queryDeviceInfo(st)},
+		{Name: "QueryDevice", Required: []string{"ProductKey"}, QPS: 50, DeepQPS: 2, Internal: ErrQueryDeviceAction, Handle: queryDevice(st)},
+		{Name: "BatchQueryDeviceDetail", Required: []string{"ProductKey"}, QPS: 5, Internal: ErrQueryDeviceAction, Handle: batchQueryDeviceDetail(st, d.Region)},
+		{Name: "DeleteDevice", QPS: 50, Internal: ErrDeleteDeviceFailed, Handle: deleteDevice(st)},
+	}
+}
+
+// Names lists the served actions' names, sorted.
+func Names() []string {
+	var out []string
+	for _, a := range Table(Deps{}) {
+		out = append(out, a.Name)
+	}
+	sort.Strings(out)
+	return out
+}

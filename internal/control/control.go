@@ -1,0 +1,254 @@
+// Package control is the emulator's control plane for tests and people:
+// reset, state, batch progression (advance, fail, policy), fault rules,
+// the request journal, the event bus, and who may call the RPC API (the
+// gateway's Credentials, with loose-auth accounts made on first use). The
+// admin HTTP routes, emutest and the dashboard all drive the emulator
+// through this one Go API.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/iot-emulator/iot-emulator/fixtures"
+	"github.com/iot-emulator/iot-emulator/internal/batch"
+	"github.com/iot-emulator/iot-emulator/internal/events"
+	"github.com/iot-emulator/iot-emulator/internal/faults"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/journal"
+	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"github.com/iot-emulator/iot-emulator/internal/store"
+)
+
+// ErrInput marks a control call the caller got wrong (HTTP 400 on the
+// admin API); not-found and wrong-state errors are iot.ErrNotFound and
+// iot.ErrState.
+var ErrInput = faults.ErrInput
+
+func inputErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
+}
+
+// Config is what the plane is built from.
+type Config struct {
+	// Fixtures seeds the store on start and on reset.
+	Fixtures *fixtures.Fixture
+	// Loose admits any AccessKeyId, each as its own account seeded with
+	// the first fixture account's products (without devices).
+	Loose bool
+	// JournalSize is how many answered calls the journal keeps.
+	JournalSize int
+	// ServedActions names the RPC actions fault rules may match;
+	// DefaultFaultCode answers a rule with neither code nor latency.
+	ServedActions    []string
+	DefaultFaultCode string
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+// Plane is the control plane.
+type Plane struct {
+	cfg     Config
+	st      *store.Store
+	worker  *batch.Worker
+	faults  *faults.Set
+	journal *journal.Journal
+	bus     *events.Bus
+	log     *slog.Logger
+	// gateway forgets nonces and refills throttle buckets on a full reset.
+	gateway interface{ Reset() }
+	// looseSeed holds one lock per AccessKeyId, so a loose account is
+	// created once however many first calls race.
+	looseSeed sync.Map
+}
+
+// New builds the plane over the store, the batch worker and the bus.
+func New(cfg Config, st *store.Store, w *batch.Worker, bus *events.Bus) *Plane {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Fixtures == nil {
+		cfg.Fixtures = fixtures.Default()
+	}
+	served := make(map[string]bool, len(cfg.ServedActions))
+	for _, a := range cfg.ServedActions {
+		served[a] = true
+	}
+	return &Plane{cfg: cfg, st: st, worker: w, bus: bus, log: cfg.Logger,
+		faults:  faults.NewSet(func(a string) bool { return served[a] }, cfg.DefaultFaultCode),
+		journal: journal.New(cfg.JournalSize)}
+}
+
+// AttachGateway names the gateway whose nonces and throttle buckets a full
+// reset clears (the gateway is built after the plane, from its methods).
+func (p *Plane) AttachGateway(g interface{ Reset() }) { p.gateway = g }
+
+// Seed replaces whatever the store holds with the fixtures, in one
+// transaction.
+func (p *Plane) Seed(ctx context.Context) error {
+	// A fixture built in code (emutest.WithFixture) has not been through
+	// the loader's validation yet.
+	if err := p.cfg.Fixtures.Validate(); err != nil {
+		return fmt.Errorf("fixtures: %w", err)
+	}
+	if err := p.st.Replace(ctx, "", Seeds(p.cfg.Fixtures)); err != nil {
+		return fmt.Errorf("fixtures: %w", err)
+	}
+	return nil
+}
+
+// Fixtures is the fixture the plane seeds from.
+func (p *Plane) Fixtures() *fixtures.Fixture { return p.cfg.Fixtures }
+
+// Intercept is the gateway's fault hook: it applies the fault rules.
+func (p *Plane) Intercept(ctx context.Context, c *pop.Call) error { return p.faults.Apply(ctx, c) }
+
+// Record is the gateway's observer: it journals the answered call and
+// publishes it on the bus.
+func (p *Plane) Record(r pop.Record) {
+	p.journal.Add(r)
+	if p.bus != nil {
+		p.bus.Publish(events.Event{Time: r.Time, Kind: events.Request, Data: r})
+	}
+}
+
+// Subscribe watches the event bus; Close the subscription when done.
+func (p *Plane) Subscribe(buffer int) *events.Subscription { return p.bus.Subscribe(buffer) }
+
+// Credential is the gateway's Credentials for the IoT product: the
+// account of an AccessKeyId. In loose mode an unknown AccessKeyId becomes
+// a new account seeded with the first fixture account's products (without
+// their devices); concurrent first calls with one AccessKeyId create it once.
+func (p *Plane) Credential(ctx context.Context, ak string) (pop.Credential, error) {
+	a, err := p.account(ctx, ak)
+	if err != nil {
+		return pop.Credential{}, err
+	}
+	return pop.Credential{Secret: a.AccessKeySecret, SecurityToken: a.SecurityToken, Principal: a}, nil
+}
+
+func (p *Plane) account(ctx context.Context, ak string) (iot.Account, error) {
+	// Seeding writes an account with its products in one transaction, so
+	// an account found here is never half made.
+	a, err := p.st.Account(ctx, ak)
+	if err == nil || !errors.Is(err, iot.ErrNotFound) {
+		return a, err
+	}
+	if !p.cfg.Loose || ak == "" {
+		return a, pop.ErrAccessKeyNotFound
+	}
+	// One lock per AccessKeyId, and a second look under it: the store may
+	// have been reset since the lock was made, so the lock only orders the
+	// creators and the store stays the source of truth.
+	muAny, _ := p.looseSeed.LoadOrStore(ak, &sync.Mutex{})
+	mu := muAny.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
+	if a, err = p.st.Account(ctx, ak); err == nil {
+		return a, nil
+	}
+	if err := p.st.Add(ctx, []iot.Seed{AccountSeed(p.looseTemplate(), ak, "")}); err != nil {
+		return a, fmt.Errorf("loose account %s: %w", ak, err)
+	}
+	if a, err = p.st.Account(ctx, ak); err != nil {
+		return a, err
+	}
+	p.log.Info("loose account created", "accessKeyId", ak)
+	return a, nil
+}
+
+// looseTemplate is a deep copy of the first fixture account without
+// devices, secrets or token, so seeding never aliases the fixture.
+func (p *Plane) looseTemplate() fixtures.Account {
+	if len(p.cfg.Fixtures.Accounts) == 0 {
+		return fixtures.Account{}
+	}
+	src := p.cfg.Fixtures.Accounts[0]
+	t := fixtures.Account{Instances: append([]string(nil), src.Instances...)}
+	for _, pr := range src.Products {
+		pr.Devices = nil
+		pr.ProductSecret = ""
+		t.Products = append(t.Products, pr)
+	}
+	return t
+}
+
+// Seeds turns a fixture into the store's seeds, one per account.
+func Seeds(f *fixtures.Fixture) []iot.Seed {
+	out := make([]iot.Seed, len(f.Accounts))
+	for i, a := range f.Accounts {
+		out[i] = AccountSeed(a, a.AccessKeyID, a.AccessKeySecret)
+	}
+	return out
+}
+
+// AccountSeed turns one fixture account into a seed under the given key
+// pair; loose-auth mode uses it to give a new AccessKeyId the default
+// products.
+func AccountSeed(a fixtures.Account, accessKeyID, secret string) iot.Seed {
+	sd := iot.Seed{Account: iot.Account{AccessKeyID: accessKeyID, AccessKeySecret: secret, SecurityToken: a.SecurityToken, Instances: a.Instances}}
+	for _, p := range a.Products {
+		df := 1
+		if p.DataFormat != nil {
+			df = *p.DataFormat
+		}
+		sd.Products = append(sd.Products, iot.Product{InstanceID: p.IotInstanceID, ProductKey: p.ProductKey,
+			ProductName: p.ProductName, ProductSecret: p.ProductSecret, NodeType: p.NodeType, DataFormat: df, Description: p.Description,
+			AuthType: p.AuthType, Id2: p.AuthType == "id2", AliyunCommodityCode: p.AliyunCommodityCode, NetType: p.NetType,
+			ProtocolType: p.ProtocolType, CategoryKey: p.CategoryKey, ValidateType: 1})
+		for _, d := range p.Devices {
+			sd.Devices = append(sd.Devices, iot.Device{ProductKey: p.ProductKey, DeviceName: d.DeviceName,
+				DeviceSecret: d.DeviceSecret, Nickname: d.Nickname, IotID: d.IotID, DeviceID: d.DeviceID})
+		}
+	}
+	return sd
+}
+
+// --- faults and journal ---
+
+// AddFault adds a fault rule and returns its id.
+func (p *Plane) AddFault(r faults.Rule) (string, error) {
+	id, err := p.faults.Add(r)
+	if err == nil {
+		p.log.Info("fault rule added", "id", id, "action", r.Action, "code", r.Code, "count", r.Count,
+			"probability", r.Probability, "latencyMs", r.LatencyMs)
+	}
+	return id, err
+}
+
+// Faults lists the fault rules in the order they apply.
+func (p *Plane) Faults() []faults.Fault { return p.faults.List() }
+
+// DeleteFault removes one rule and reports whether it existed.
+func (p *Plane) DeleteFault(id string) bool { return p.faults.Remove(id) }
+
+// ClearFaults removes every rule and returns how many there were.
+func (p *Plane) ClearFaults() int { return p.faults.Clear() }
+
+// Requests returns the journal's matching entries, oldest first.
+func (p *Plane) Requests(f journal.Filter) []journal.Entry { return p.journal.List(f) }
+
+// ClearRequests empties the journal and returns how many entries it held.
+func (p *Plane) ClearRequests() int { return p.journal.Clear() }
+
+// --- progression ---
+
+// Progression returns the batch timing policy in force.
+func (p *Plane) Progression() batch.Progression { return p.worker.Progression() }
+
+// SetProgression changes the policy for new batches and reschedules the
+// ones already waiting, so switching from manual to immediate frees them.
+func (p *Plane) SetProgression(ctx context.Context, pr batch.Progression) error {
+	if err := p.worker.SetProgression(ctx, pr); err != nil {
+		return err
+	}
+	p.log.Info("progression set", "progression", pr.String())
+	return nil
+}

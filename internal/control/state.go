@@ -1,0 +1,327 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iot-emulator/iot-emulator/fixtures"
+	"github.com/iot-emulator/iot-emulator/internal/events"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+)
+
+// Bounds of the state view's device page.
+const (
+	defaultStatePageSize = 100
+	maxStatePageSize     = 1000
+)
+
+// defaultFailMsg is the reason of a name failed without one.
+const defaultFailMsg = "Failed through the emulator's admin API."
+
+// Reset wipes all state and reloads the fixtures, or, for one AccessKeyId,
+// only that account's state (a fixture account is reloaded; a loose-auth
+// account is seeded again on its next call). A full reset also forgets
+// nonces, refills throttle buckets, and clears fault rules and the journal;
+// the progression policy stays. Batches in CHECK or CREATE are deleted with
+// the rest: the worker never settles a batch half across a reset.
+func (p *Plane) Reset(ctx context.Context, accessKeyID string) error {
+	if accessKeyID == "" {
+		err := p.worker.Exclusive(func() error {
+			p.looseSeed.Clear()
+			return p.Seed(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		if p.gateway != nil {
+			p.gateway.Reset()
+		}
+		p.faults.Clear()
+		p.journal.Clear()
+		p.worker.Wake()
+		p.log.Info("reset", "accessKeyId", "")
+		p.publishReset("")
+		return nil
+	}
+	var tmpl *fixtures.Account
+	for i, a := range p.cfg.Fixtures.Accounts {
+		if a.AccessKeyID == accessKeyID {
+			tmpl = &p.cfg.Fixtures.Accounts[i]
+		}
+	}
+	if tmpl == nil {
+		if _, err := p.st.Account(ctx, accessKeyID); errors.Is(err, iot.ErrNotFound) {
+			return fmt.Errorf("no account with accessKeyId %q: %w", accessKeyID, iot.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+	}
+	err := p.worker.Exclusive(func() error {
+		p.looseSeed.Delete(accessKeyID)
+		var seeds []iot.Seed
+		if tmpl != nil {
+			seeds = append(seeds, AccountSeed(*tmpl, tmpl.AccessKeyID, tmpl.AccessKeySecret))
+		}
+		return p.st.Replace(ctx, accessKeyID, seeds)
+	})
+	if err != nil {
+		return err
+	}
+	p.worker.Wake()
+	p.log.Info("reset", "accessKeyId", accessKeyID)
+	p.publishReset(accessKeyID)
+	return nil
+}
+
+func (p *Plane) publishReset(accessKeyID string) {
+	if p.bus != nil {
+		p.bus.Publish(events.Event{Time: p.cfg.Now(), Kind: events.Reset, Data: accessKeyID})
+	}
+}
+
+// State is the emulator's whole state as GET /_emulator/state shows it,
+// secrets included.
+type State struct {
+	Progression string          `json:"progression"`
+	Accounts    []StateAccount  `json:"accounts"`
+	Devices     StateDevicePage `json:"devices"`
+}
+
+// StateAccount is one account with its products and batches.
+type StateAccount struct {
+	AccessKeyID     string         `json:"accessKeyId"`
+	AccessKeySecret string         `json:"accessKeySecret"`
+	SecurityToken   string         `json:"securityToken"`
+	Instances       []string       `json:"instances"`
+	Products        []StateProduct `json:"products"`
+	Batches         []StateBatch   `json:"batches"`
+}
+
+// StateProduct is one product.
+type StateProduct struct {
+	ProductKey          string    `json:"productKey"`
+	ProductName         string    `json:"productName"`
+	ProductSecret       string    `json:"productSecret"`
+	IotInstanceID       string    `json:"iotInstanceId"`
+	NodeType            int       `json:"nodeType"`
+	DataFormat          int       `json:"dataFormat"`
+	Description         string    `json:"description"`
+	AuthType            string    `json:"authType"`
+	AliyunCommodityCode string    `json:"aliyunCommodityCode"`
+	DeviceCount         int       `json:"deviceCount"`
+	Created             time.Time `json:"created"`
+}
+
+// StateBatch is one batch (ApplyId) with its counts.
+type StateBatch struct {
+	ApplyID       int64  `json:"applyId"`
+	AccessKeyID   string `json:"accessKeyId"`
+	IotInstanceID string `json:"iotInstanceId"`
+	ProductKey    string `json:"productKey"`
+	// Kind is "names" (BatchCheckDeviceNames) or "random" (BatchRegisterDevice).
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	// Count is the number of names; Failed how many failed; Devices how
+	// many devices the batch created.
+	Count   int `json:"count"`
+	Failed  int `json:"failed"`
+	Devices int `json:"devices"`
+	// Due is when the worker settles a batch in CHECK or CREATE; nil when
+	// it waits for an advance or for polls.
+	Due *time.Time `json:"due"`
+	// PollsLeft counts the status queries still to come under polls:N.
+	PollsLeft *int      `json:"pollsLeft"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+}
+
+// StateDevicePage is one page of devices, in creation order.
+type StateDevicePage struct {
+	Page     int           `json:"page"`
+	PageSize int           `json:"pageSize"`
+	Total    int           `json:"total"`
+	Items    []StateDevice `json:"items"`
+}
+
+// StateDevice is one device, secret included.
+type StateDevice struct {
+	AccessKeyID  string    `json:"accessKeyId"`
+	ProductKey   string    `json:"productKey"`
+	DeviceName   string    `json:"deviceName"`
+	DeviceSecret string    `json:"deviceSecret"`
+	DeviceID     string    `json:"deviceId"`
+	IotID        string    `json:"iotId"`
+	Nickname     string    `json:"nickname"`
+	Status       string    `json:"status"`
+	ApplyID      int64     `json:"applyId"`
+	Created      time.Time `json:"created"`
+}
+
+// StateQuery narrows State: one account, one product's devices, a device page.
+type StateQuery struct {
+	AccessKeyID string
+	ProductKey  string
+	// DevicePage counts from 1 (0 is 1); DevicePageSize is 1–1000 (0 is 100).
+	DevicePage     int
+	DevicePageSize int
+}
+
+func stateBatch(b iot.Batch) StateBatch {
+	return StateBatch{ApplyID: b.ApplyID, AccessKeyID: b.AccessKeyID, IotInstanceID: b.InstanceID, ProductKey: b.ProductKey,
+		Kind: b.Kind, Status: b.Status, Count: b.Count, Failed: b.Failed, Devices: b.Devices, Due: b.Due, PollsLeft: b.PollsLeft,
+		Created: b.Created, Updated: b.Updated}
+}
+
+// State returns the state q selects.
+func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
+	page, size := max(q.DevicePage, 1), q.DevicePageSize
+	if size == 0 {
+		size = defaultStatePageSize
+	}
+	if q.DevicePage < 0 || size < 1 || size > maxStatePageSize {
+		return State{}, inputErr("devicePage must be at least 1 and devicePageSize between 1 and %d", maxStatePageSize)
+	}
+	var accounts []iot.Account
+	if q.AccessKeyID != "" {
+		a, err := p.st.Account(ctx, q.AccessKeyID)
+		if errors.Is(err, iot.ErrNotFound) {
+			return State{}, fmt.Errorf("no account with accessKeyId %q: %w", q.AccessKeyID, iot.ErrNotFound)
+		}
+		if err != nil {
+			return State{}, err
+		}
+		accounts = []iot.Account{a}
+	} else {
+		var err error
+		if accounts, err = p.st.Accounts(ctx); err != nil {
+			return State{}, err
+		}
+	}
+	out := State{Progression: p.Progression().String(), Accounts: make([]StateAccount, 0, len(accounts))}
+	for _, a := range accounts {
+		sa := StateAccount{AccessKeyID: a.AccessKeyID, AccessKeySecret: a.AccessKeySecret, SecurityToken: a.SecurityToken,
+			Instances: append([]string{}, a.Instances...), Products: []StateProduct{}, Batches: []StateBatch{}}
+		products, err := p.st.Products(ctx, a.AccessKeyID)
+		if err != nil {
+			return State{}, err
+		}
+		for _, pr := range products {
+			sa.Products = append(sa.Products, StateProduct{ProductKey: pr.ProductKey, ProductName: pr.ProductName, ProductSecret: pr.ProductSecret,
+				IotInstanceID: pr.InstanceID, NodeType: pr.NodeType, DataFormat: pr.DataFormat, Description: pr.Description, AuthType: pr.AuthType,
+				AliyunCommodityCode: pr.AliyunCommodityCode, DeviceCount: pr.DeviceCount, Created: pr.Created})
+		}
+		batches, err := p.st.Batches(ctx, a.AccessKeyID)
+		if err != nil {
+			return State{}, err
+		}
+		for _, b := range batches {
+			sa.Batches = append(sa.Batches, stateBatch(b))
+		}
+		out.Accounts = append(out.Accounts, sa)
+	}
+	devs, total, err := p.st.DumpDevices(ctx, q.AccessKeyID, q.ProductKey, pageOffset(page, size), size)
+	if err != nil {
+		return State{}, err
+	}
+	out.Devices = StateDevicePage{Page: page, PageSize: size, Total: total, Items: make([]StateDevice, 0, len(devs))}
+	for _, d := range devs {
+		out.Devices.Items = append(out.Devices.Items, StateDevice{AccessKeyID: d.AccessKeyID, ProductKey: d.ProductKey, DeviceName: d.DeviceName,
+			DeviceSecret: d.DeviceSecret, DeviceID: d.DeviceID, IotID: d.IotID, Nickname: d.Nickname, Status: d.Status, ApplyID: d.ApplyID,
+			Created: d.Created})
+	}
+	return out, nil
+}
+
+// Advance settles a batch in CHECK or CREATE now, whatever the progression:
+// CHECK becomes CHECK_SUCCESS (or CHECK_FAILED for names that exist by
+// now), CREATE creates the devices. Errors wrap iot.ErrNotFound for an
+// unknown ApplyId and iot.ErrState for a batch in any other state.
+func (p *Plane) Advance(ctx context.Context, applyID int64) (StateBatch, error) {
+	return p.settleNow(ctx, applyID, nil)
+}
+
+// Fail settles a batch in CHECK or CREATE as failed: the names in invalid
+// (name → reason; an empty reason gets a default one) fail and make the
+// InvalidList, the rest the ValidList; in CREATE only the valid names are
+// created. An empty invalid fails every name. Errors as for Advance; a name
+// that is not in the batch is an input error.
+func (p *Plane) Fail(ctx context.Context, applyID int64, invalid map[string]string) (StateBatch, error) {
+	b, err := p.st.Batch(ctx, applyID)
+	if errors.Is(err, iot.ErrNotFound) {
+		return StateBatch{}, noBatch(applyID)
+	}
+	if err != nil {
+		return StateBatch{}, err
+	}
+	if !b.Transient() {
+		return StateBatch{}, notTransient(b)
+	}
+	names, err := p.st.BatchNames(ctx, applyID)
+	if err != nil {
+		return StateBatch{}, err
+	}
+	forced := make(map[string]string, max(len(invalid), len(names)))
+	if len(invalid) == 0 {
+		for _, n := range names {
+			forced[n.DeviceName] = defaultFailMsg
+		}
+	} else {
+		in := make(map[string]bool, len(names))
+		for _, n := range names {
+			in[n.DeviceName] = true
+		}
+		var unknown []string
+		for name, msg := range invalid {
+			if !in[name] {
+				unknown = append(unknown, name)
+			}
+			if msg == "" {
+				msg = defaultFailMsg
+			}
+			forced[name] = msg
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			return StateBatch{}, inputErr("not names of batch %d: %s", applyID, strings.Join(unknown, ", "))
+		}
+	}
+	return p.settleNow(ctx, applyID, forced)
+}
+
+func noBatch(applyID int64) error {
+	return fmt.Errorf("no batch with applyId %d: %w", applyID, iot.ErrNotFound)
+}
+
+func notTransient(b iot.Batch) error {
+	return fmt.Errorf("batch %d is %s; only a batch in CHECK or CREATE can be advanced or failed: %w", b.ApplyID, b.Status, iot.ErrState)
+}
+
+func (p *Plane) settleNow(ctx context.Context, applyID int64, forced map[string]string) (StateBatch, error) {
+	b, err := p.worker.Settle(ctx, applyID, forced)
+	switch {
+	case errors.Is(err, iot.ErrNotFound):
+		return StateBatch{}, noBatch(applyID)
+	case errors.Is(err, iot.ErrState):
+		cur, gerr := p.st.Batch(ctx, applyID)
+		if gerr != nil {
+			return StateBatch{}, noBatch(applyID)
+		}
+		return StateBatch{}, notTransient(cur)
+	case err != nil:
+		return StateBatch{}, err
+	}
+	return stateBatch(b), nil
+}
+
+// pageOffset is (page-1)×size, saturating instead of overflowing.
+func pageOffset(page, size int) int {
+	if size > 0 && page-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (page - 1) * size
+}
