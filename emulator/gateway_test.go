@@ -1035,14 +1035,12 @@ func TestLooseAuth(t *testing.T) {
 		for err := range errs {
 			assert.NoError(t, err)
 		}
-		st := g.Emulator().Store()
-		batches, err := st.Batches(context.Background(), "worker-race")
+		st, err := g.Emulator().State(context.Background(), emulator.StateQuery{AccessKeyID: "worker-race"})
 		require.NoError(t, err)
-		assert.Len(t, batches, 16)
-		products, err := st.Products(context.Background(), "worker-race")
-		require.NoError(t, err)
-		require.Len(t, products, 1)
-		assert.Equal(t, testPK, products[0].ProductKey)
+		require.Len(t, st.Accounts, 1)
+		assert.Len(t, st.Accounts[0].Batches, 16)
+		require.Len(t, st.Accounts[0].Products, 1)
+		assert.Equal(t, testPK, st.Accounts[0].Products[0].ProductKey)
 	})
 	t.Run("seeding a loose account leaves the fixture's devices alone", func(t *testing.T) {
 		f := gatewayFixture(t)

@@ -1,14 +1,18 @@
-// Package emulator is the IoT RPC endpoint: it decodes an RPC call, puts it
-// through the gateway checks (account, signature, freshness, nonce,
-// throttle, faults), runs the action's handler against the store or the
-// batch worker and renders one response value as JSON or XML. It also
-// serves the admin API under /_emulator/.
+// Package emulator is the IoT emulator as a library: Config and its
+// defaults, Open to build one over its store, Handler and Run to serve it,
+// Close to stop it. The command (cmd/iot-emulator) and emutest share this
+// one lifecycle. Underneath, a call travels socket → gateway (package
+// pop) → action (package actions) → domain rules (package iot) and store;
+// the control plane (package control) is reached through the Server's
+// methods. See ARCHITECTURE.md.
 package emulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,10 +20,16 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/iot-emulator/iot-emulator/fixtures"
-	"github.com/iot-emulator/iot-emulator/store"
+	"github.com/iot-emulator/iot-emulator/internal/actions"
+	"github.com/iot-emulator/iot-emulator/internal/admin"
+	"github.com/iot-emulator/iot-emulator/internal/batch"
+	"github.com/iot-emulator/iot-emulator/internal/control"
+	"github.com/iot-emulator/iot-emulator/internal/events"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
 // Auth modes.
@@ -30,9 +40,28 @@ const (
 	AuthLoose = "loose"
 )
 
-// Config is everything the server can be told at start.
+// Bounds on what one request may carry. A 10,000-name batch with
+// nicknames is ~20,013 parameters and up to ~4 MB of URL (Tea sends
+// everything in the query), so these leave room for that and refuse
+// anything far beyond it.
+const (
+	MaxParams    = pop.MaxParams
+	MaxBodyBytes = pop.MaxBodyBytes
+	// MaxHeaderBytes bounds the request line plus headers.
+	MaxHeaderBytes = pop.MaxHeaderBytes
+)
+
+// ShutdownTimeout bounds how long Run waits for in-flight requests when
+// its context ends; Docker's default grace period before SIGKILL is 10s.
+const ShutdownTimeout = 8 * time.Second
+
+// Config is everything the emulator can be told at start. The command's
+// flags are bound to DefaultConfig's fields, so there is one set of
+// defaults.
 type Config struct {
-	// Fixtures seeds the store on start and on reset.
+	// DB is the SQLite database file; "" keeps state in memory.
+	DB string
+	// Fixtures seeds the store on start (an in-memory or empty one) and on reset.
 	Fixtures *fixtures.Fixture
 	// CheckDelay and CreateDelay are how long CHECK and CREATE last under the "delay" progression.
 	CheckDelay  time.Duration
@@ -62,7 +91,7 @@ type Config struct {
 	DeleteProductCascade bool
 	// TimestampWindow is how far Timestamp/x-acs-date may be from now.
 	TimestampWindow time.Duration
-	// Admin enables /_emulator/.
+	// Admin enables /_emulator/ (the health check answers either way).
 	Admin bool
 	// JournalSize is how many requests the journal keeps.
 	JournalSize int
@@ -93,237 +122,236 @@ func DefaultConfig() Config {
 	}
 }
 
-// Server is the emulator. Create it with New, start its worker with Start.
-type Server struct {
-	cfg     Config
-	st      *store.Store
-	log     *slog.Logger
-	now     func() time.Time
-	worker  *worker
-	nonces  *nonceCache
-	limits  *limiter
-	faults  *faultSet
-	journal *journal
-	ready   atomic.Bool
-
-	// sched is held for reading while a batch is timed and stored, and for
-	// writing while the progression changes and waiting batches are
-	// rescheduled, so no batch is stored under a policy already replaced.
-	sched       sync.RWMutex
-	mu          sync.Mutex // guards progression
-	progression Progression
-	looseSeed   sync.Map // AccessKeyId → *sync.Mutex, so a loose account is created once
+// Validate names the first setting that is wrong, by its flag.
+func (c Config) Validate() error {
+	served := map[string]bool{}
+	for _, n := range actions.Names() {
+		served[n] = true
+	}
+	for name, q := range c.QPS {
+		if !served[name] {
+			return fmt.Errorf("--qps: unknown action %q", name)
+		}
+		if q < 0 {
+			return fmt.Errorf("--qps %s: must not be negative", name)
+		}
+	}
+	switch {
+	case c.Auth != AuthStrict && c.Auth != AuthLoose:
+		return fmt.Errorf("--auth: want strict or loose, got %q", c.Auth)
+	case c.CheckDelay < 0 || c.CreateDelay < 0:
+		return errors.New("--check-delay and --create-delay must not be negative")
+	case c.QPSScale <= 0:
+		return errors.New("--qps-scale must be positive")
+	case c.ThrottleStatus != 400 && c.ThrottleStatus != 429:
+		return errors.New("--throttle-status: want 400 or 429")
+	case c.BusinessErrorStatus < 200 || c.BusinessErrorStatus > 599:
+		return errors.New("--business-error-status: want an HTTP status")
+	case c.JournalSize < 0:
+		return errors.New("--journal-size must not be negative")
+	case c.TimestampWindow <= 0:
+		return errors.New("--timestamp-window must be positive")
+	case c.DeviceQuota < 0:
+		return errors.New("--device-quota must not be negative")
+	case c.Region == "":
+		return errors.New("--region must not be empty")
+	case strings.ContainsAny(c.DB, "?#"):
+		// The driver reads them as the start of DSN parameters.
+		return fmt.Errorf("--db %s: '?' and '#' are not supported in file names", c.DB)
+	}
+	if err := c.Progression.Validate(); err != nil {
+		return fmt.Errorf("--batch-progression: %w", err)
+	}
+	if c.Fixtures != nil {
+		if err := c.Fixtures.Validate(); err != nil {
+			return fmt.Errorf("fixtures: %w", err)
+		}
+	}
+	return nil
 }
 
-// New builds a server over an opened store. Call Seed (or load state some
-// other way) and Start before serving.
-func New(cfg Config, st *store.Store) *Server {
+// Server is a running emulator: the RPC endpoint, the batch worker and
+// the control plane, whose methods (Reset, State, Advance, Fail, the
+// fault rules, the journal, Subscribe) it carries.
+type Server struct {
+	*control.Plane
+	cfg     Config
+	st      *store.Store
+	worker  *batch.Worker
+	gateway *pop.Gateway
+	handler http.Handler
+	seeded  bool
+	ready   atomic.Bool
+	closing sync.Once
+}
+
+// Open builds an emulator from cfg: it opens and migrates the store,
+// seeds the fixtures into a new or empty store (a file database from an
+// earlier run keeps its state) and starts the batch worker, which resumes
+// batches left in CHECK or CREATE. Close it when done.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Fixtures == nil {
+		cfg.Fixtures = fixtures.Default()
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Fixtures == nil {
-		cfg.Fixtures = fixtures.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.QPSScale == 0 {
-		cfg.QPSScale = 1
+	st, err := store.Open(ctx, cfg.DB, cfg.Now)
+	if err != nil {
+		if cfg.DB == "" {
+			return nil, fmt.Errorf("open in-memory store: %w", err)
+		}
+		return nil, fmt.Errorf("--db %s: %w", cfg.DB, err)
 	}
-	if cfg.ThrottleStatus == 0 {
-		cfg.ThrottleStatus = http.StatusBadRequest
-	}
-	if cfg.BusinessErrorStatus == 0 {
-		cfg.BusinessErrorStatus = http.StatusOK
-	}
-	if cfg.TimestampWindow == 0 {
-		cfg.TimestampWindow = 15 * time.Minute
-	}
-	if cfg.Region == "" {
-		cfg.Region = "cn-shanghai"
-	}
-	if cfg.Auth == "" {
-		cfg.Auth = AuthStrict
-	}
-	s := &Server{cfg: cfg, st: st, log: cfg.Logger, now: cfg.Now, progression: cfg.Progression}
-	s.worker = newWorker(s)
-	s.nonces = newNonceCache(cfg.TimestampWindow)
-	s.limits = newLimiter(cfg)
-	s.faults = newFaultSet()
-	s.journal = newJournal(cfg.JournalSize)
-	return s
-}
+	s := &Server{cfg: cfg, st: st}
+	bus := &events.Bus{}
+	s.worker = batch.New(batch.Config{Progression: cfg.Progression, CheckDelay: cfg.CheckDelay, CreateDelay: cfg.CreateDelay,
+		Quota: iot.DeviceQuota(cfg.Region, cfg.DeviceQuota), Logger: cfg.Logger, Now: cfg.Now, Bus: bus}, st)
+	table := actions.Table(actions.Deps{Store: st, Worker: s.worker, Region: cfg.Region, DeviceQuota: cfg.DeviceQuota,
+		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade})
+	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
+		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
+	s.gateway = pop.New(pop.Config{
+		Product: actions.Product, Version: actions.Version, DefaultHost: "iot." + cfg.Region + ".aliyuncs.com",
+		Actions: table, Credentials: s.Credential, VerifySignatures: cfg.Auth == AuthStrict,
+		Throttle: cfg.Throttle, QPS: cfg.QPS, QPSScale: cfg.QPSScale, ThrottleStatus: cfg.ThrottleStatus,
+		BusinessErrorStatus: cfg.BusinessErrorStatus, TimestampWindow: cfg.TimestampWindow,
+		Intercept: s.Intercept, Observe: s.Record, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	s.AttachGateway(s.gateway)
+	s.handler = s.routes()
 
-// Seed writes the fixtures into the store; the server reports ready
-// afterwards.
-func (s *Server) Seed(ctx context.Context) error {
-	// A fixture built in code (emutest.WithFixture) has not been through
-	// the loader's validation yet.
-	if err := s.cfg.Fixtures.Validate(); err != nil {
-		return fmt.Errorf("fixtures: %w", err)
+	accounts, err := st.Accounts(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("read store: %w", err)
 	}
-	if err := s.cfg.Fixtures.Apply(ctx, s.st); err != nil {
-		return err
+	if len(accounts) == 0 {
+		if err := s.Seed(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+		s.seeded = true
 	}
+	s.worker.Start(context.WithoutCancel(ctx))
 	s.ready.Store(true)
-	return nil
+	return s, nil
 }
 
-// Start runs the batch worker until ctx ends or Close is called; batches
-// left in CHECK or CREATE by an earlier process are resumed.
-func (s *Server) Start(ctx context.Context) { s.worker.start(ctx) }
+// Seeded reports whether Open wrote the fixtures (the store was new or
+// empty) rather than keeping the state a database file already held.
+func (s *Server) Seeded() bool { return s.seeded }
 
-// Close stops the batch worker, letting the batch it is settling commit.
-func (s *Server) Close() { s.worker.stop() }
+// Config returns the configuration the server runs with.
+func (s *Server) Config() Config { return s.cfg }
 
-// Store returns the server's store.
-func (s *Server) Store() *store.Store { return s.st }
-
-// Handler returns the HTTP handler: the RPC endpoint at / and, unless
-// switched off, the admin API under /_emulator/.
-func (s *Server) Handler() http.Handler {
+// routes is the HTTP surface: the RPC endpoint at / and, unless switched
+// off, the admin API under /_emulator/.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
-	if s.cfg.Admin {
-		r.Route("/_emulator", s.adminRoutes)
-	} else {
-		r.Route("/_emulator", func(r chi.Router) {
-			r.Get("/health", s.health)
-			r.Head("/health", s.health)
-			r.NotFound(adminOff)
-			r.MethodNotAllowed(adminOff)
-		})
-	}
-	r.HandleFunc("/", s.serveRPC)
-	r.NotFound(s.serveRPC)
-	r.MethodNotAllowed(s.serveRPC)
+	r.Route("/_emulator", func(r chi.Router) {
+		if s.cfg.Admin {
+			admin.Routes(r, s.Plane, s.health, s.cfg.Logger)
+		} else {
+			admin.Off(r, s.health, s.cfg.Logger)
+		}
+	})
+	r.Handle("/", s.gateway)
+	r.NotFound(s.gateway.ServeHTTP)
+	r.MethodNotAllowed(s.gateway.ServeHTTP)
 	return r
 }
 
-// recoverer turns a panic into an InternalError answer instead of a
-// dropped connection.
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				c := &Call{RequestID: newRequestID(), Format: "JSON", Host: r.Host}
-				s.write(w, c, nil, ErrInternal)
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func newRequestID() string { return strings.ToUpper(uuid.NewString()) }
-
-// serveRPC is the whole life of one RPC call.
-func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
-	c := &Call{ctx: r.Context(), RequestID: newRequestID(), Received: s.now(), Format: "XML"}
-	body, e := s.handle(r, c)
-	status := s.write(w, c, body, e)
-	s.record(c, status, e)
-}
-
-func (s *Server) handle(r *http.Request, c *Call) (Object, *Error) {
-	if e := decode(r, c); e != nil {
-		return nil, e
+// health is "ok" once the store is migrated and fixtures are loaded, and
+// while the store answers.
+func (s *Server) health(ctx context.Context) (string, error) {
+	if !s.ready.Load() {
+		return "starting", nil
 	}
-	if r.URL.Path != "/" {
-		return nil, ErrActionNotFound
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return nil, ErrUnsupportedMethod
-	}
-	a, e := s.admit(c)
-	if e != nil {
-		return nil, e
-	}
-	if e := s.faults.apply(r.Context(), c); e != nil {
-		return nil, e
-	}
-	return a.Handle(s, c)
-}
-
-// write renders the answer in the call's format and returns the status.
-func (s *Server) write(w http.ResponseWriter, c *Call, body Object, e *Error) int {
-	status := http.StatusOK
-	var out Object
-	root := c.Action + "Response"
-	switch {
-	case e != nil && e.Gateway:
-		status = e.Status
-		if e.Code == ErrThrottlingUser.Code {
-			if e.Status == ErrThrottlingUser.Status { // a fault rule's own httpStatus wins
-				status = s.cfg.ThrottleStatus
-			}
-			t := c.throttled
-			if t == nil { // injected by a fault rule: hint a one-second wait
-				t = &throttle{limit: s.limits.limitFor(c.Action), wait: time.Second, full: time.Second}
-			}
-			w.Header().Set("x-ratelimit-user-api", t.header())
-		}
-		host := c.Host
-		if host == "" {
-			host = "iot.cn-shanghai.aliyuncs.com"
-		}
-		out = Object{
-			{"RequestId", c.RequestID},
-			{"HostId", host},
-			{"Code", e.Code},
-			{"Message", e.Message},
-			{"Recommend", "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Iot&requestId=" + c.RequestID},
-		}
-		if e.Status == http.StatusForbidden {
-			// RAM denials carry the detail SDK v1 and Tea read (errors.md §1).
-			out = append(out, Field{"AccessDeniedDetail", Object{
-				{"AuthAction", "iot:" + c.Action},
-				{"AuthPrincipalType", "SubUser"},
-				{"AuthPrincipalDisplayName", c.AccessKeyID},
-				{"NoPermissionType", "ImplicitDeny"},
-				{"PolicyType", "AccountLevelIdentityBasedPolicy"},
-				{"EncodedDiagnosticMessage", ""},
-			}})
-		}
-		root = "Error"
-	case e != nil:
-		status = s.cfg.BusinessErrorStatus
-		if e.Status != http.StatusOK {
-			status = e.Status
-		}
-		out = Object{{"RequestId", c.RequestID}, {"Success", false}, {"Code", e.Code}, {"ErrorMessage", e.Message}}
-		if e.Data != nil {
-			out = append(out, Field{"Data", e.Data})
-		}
-	default:
-		out = append(Object{{"RequestId", c.RequestID}, {"Success", true}}, body...)
-	}
-	if c.Action == "" && root != "Error" {
-		root = "Response"
-	}
-	var data []byte
-	if c.Format == "JSON" {
-		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		data = EncodeJSON(out)
-	} else {
-		w.Header().Set("Content-Type", "text/xml;charset=utf-8")
-		data = EncodeXML(root, out)
-	}
-	w.Header().Set("x-acs-request-id", c.RequestID)
-	w.WriteHeader(status)
-	w.Write(data)
-	return status
-}
-
-// MarkReady declares a store that already holds state (a file database
-// from an earlier run) ready without seeding it again.
-func (s *Server) MarkReady(ctx context.Context) error {
 	if err := s.st.Ping(ctx); err != nil {
-		return err
+		return "unavailable", err
 	}
-	s.ready.Store(true)
+	return "ok", nil
+}
+
+// Handler returns the HTTP handler: the RPC endpoint at / and the admin
+// API under /_emulator/.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves the handler on every listener until ctx ends or one fails,
+// then drains in-flight requests for up to ShutdownTimeout. Batches still
+// in CHECK or CREATE stay in the store with their due time and settle
+// after a restart on the same DB. It closes the listeners.
+func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
+	if len(listeners) == 0 {
+		return errors.New("emulator: Run needs a listener")
+	}
+	servers := make([]*http.Server, len(listeners))
+	errc := make(chan error, len(listeners))
+	for i, ln := range listeners {
+		hs := &http.Server{Handler: s.handler, MaxHeaderBytes: MaxHeaderBytes, ReadHeaderTimeout: 30 * time.Second}
+		servers[i] = hs
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	var failed error
+	select {
+	case failed = <-errc:
+	case <-ctx.Done():
+	}
+	s.cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	var drainErr error
+	for _, hs := range servers {
+		if err := hs.Shutdown(shutdownCtx); err != nil {
+			// Cut the stragglers' connections. A query they already started
+			// still finishes before the store closes (sql.DB.Close waits for
+			// it); anything later fails and is answered to no one.
+			hs.Close()
+			drainErr = fmt.Errorf("shutdown: requests still running after %s: %w", ShutdownTimeout, err)
+		}
+	}
+	if failed != nil && !errors.Is(failed, http.ErrServerClosed) {
+		return failed
+	}
+	if drainErr != nil {
+		return drainErr
+	}
+	s.cfg.Logger.Info("stopped")
 	return nil
+}
+
+// Close stops the batch worker, letting the batch it is settling commit,
+// then closes the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closing.Do(func() {
+		s.worker.Stop()
+		err = s.st.Close()
+	})
+	return err
+}
+
+// Actions returns the action table sorted by name, for docs and --help.
+func Actions() []Action {
+	table := actions.Table(actions.Deps{})
+	out := make([]Action, 0, len(table))
+	for _, a := range table {
+		out = append(out, Action{Name: a.Name, Required: append([]string(nil), a.Required...), QPS: a.QPS, DeepQPS: a.DeepQPS})
+	}
+	sortActions(out)
+	return out
+}
+
+// Limits lists the per-account QPS limit of every action under cfg: the
+// documented default, or the --qps override, times --qps-scale. It is what
+// the throttle enforces, for --help and the README.
+func Limits(cfg Config) []Limit {
+	return pop.Limits(actions.Table(actions.Deps{}), cfg.QPS, cfg.QPSScale)
 }

@@ -99,9 +99,10 @@ func burst(t *testing.T, g *gateway, ak, secret string, n int) map[string]int {
 
 func batchCount(t *testing.T, g *gateway, ak string) int {
 	t.Helper()
-	b, err := g.Emulator().Store().Batches(context.Background(), ak)
+	st, err := g.Emulator().State(context.Background(), emulator.StateQuery{AccessKeyID: ak})
 	require.NoError(t, err)
-	return len(b)
+	require.Len(t, st.Accounts, 1)
+	return len(st.Accounts[0].Batches)
 }
 
 func TestThrottling(t *testing.T) {

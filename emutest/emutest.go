@@ -26,7 +26,6 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/fixtures"
-	"github.com/iot-emulator/iot-emulator/store"
 )
 
 // Option changes the emulator's configuration before it starts.
@@ -70,7 +69,6 @@ type Server struct {
 	t   testing.TB // nil when started with Start
 	hs  *httptest.Server
 	emu *emulator.Server
-	st  *store.Store
 	cfg emulator.Config
 }
 
@@ -97,28 +95,21 @@ func Start(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Memory, cfg.Now)
+	cfg.DB = "" // always in memory: each test gets its own state
+	emu, err := emulator.Open(context.Background(), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("emutest: open store: %w", err)
+		return nil, fmt.Errorf("emutest: %w", err)
 	}
-	emu := emulator.New(cfg, st)
-	if err := emu.Seed(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("emutest: seed: %w", err)
-	}
-	emu.Start(ctx)
 	hs := httptest.NewUnstartedServer(emu.Handler())
 	hs.Config.MaxHeaderBytes = emulator.MaxHeaderBytes
 	hs.Start()
-	return &Server{hs: hs, emu: emu, st: st, cfg: cfg}, nil
+	return &Server{hs: hs, emu: emu, cfg: emu.Config()}, nil
 }
 
 // Close stops the emulator; New registers it with t.Cleanup.
 func (s *Server) Close() {
 	s.hs.Close()
 	s.emu.Close()
-	s.st.Close()
 }
 
 func (s *Server) fatalf(format string, args ...any) {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -19,11 +20,13 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/fixtures"
-	"github.com/iot-emulator/iot-emulator/store"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".
 var version = ""
+
+// badValueRE reads the flag package's error for a value a flag refused.
+var badValueRE = regexp.MustCompile(`^invalid value (".*") for flag -([\w-]+): (.*)$`)
 
 // errUsage means the flag package already told the user what was wrong.
 var errUsage = errors.New("usage")
@@ -35,19 +38,16 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// options is the parsed command line.
+// options is the parsed command line: the emulator's Config, whose fields
+// the flags are bound to (with DefaultConfig's values as their defaults),
+// and the few settings that belong to the command alone.
 type options struct {
-	addr, db, fixtures, progression, auth, throttle, admin string
-	logFormat, logLevel, region                            string
-	checkDelay, createDelay, timestampWindow               time.Duration
-	qps                                                    qpsFlag
-	qpsScale                                               float64
-	throttleStatus, businessErrorStatus, journalSize       int
-	deviceQuota                                            int
-	successLists, showVersion, deleteCascade               bool
+	cfg                                 emulator.Config
+	addr, fixtures, logFormat, logLevel string
+	showVersion                         bool
 }
 
-// qpsFlag collects repeatable --qps Action=N.
+// qpsFlag collects repeatable --qps Action=N into the config's map.
 type qpsFlag map[string]float64
 
 func (q qpsFlag) String() string {
@@ -83,29 +83,71 @@ func (q qpsFlag) Set(s string) error {
 	return nil
 }
 
+// onOff is a boolean flag spelt on/off (true/false, 1/0, yes/no also do).
+type onOff struct{ v *bool }
+
+func (o onOff) String() string {
+	if o.v != nil && *o.v {
+		return "on"
+	}
+	return "off"
+}
+
+func (o onOff) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "on", "true", "1", "yes":
+		*o.v = true
+	case "off", "false", "0", "no":
+		*o.v = false
+	default:
+		return fmt.Errorf("want on or off, got %q", s)
+	}
+	return nil
+}
+
+// progressionFlag parses --batch-progression into the config.
+type progressionFlag struct{ p *emulator.Progression }
+
+func (f progressionFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return f.p.String()
+}
+
+func (f progressionFlag) Set(s string) error {
+	p, err := emulator.ParseProgression(s)
+	if err == nil {
+		*f.p = p
+	}
+	return err
+}
+
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("iot-emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o.qps = qpsFlag{}
+	o.cfg = emulator.DefaultConfig()
+	c := &o.cfg
+	c.QPS = map[string]float64{}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (0.0.0.0:8080 inside a container)")
-	fs.StringVar(&o.db, "db", "", "SQLite database file; empty keeps state in memory")
+	fs.StringVar(&c.DB, "db", c.DB, "SQLite database file; empty keeps state in memory")
 	fs.StringVar(&o.fixtures, "fixtures", "", "fixture file to load instead of the embedded default")
-	fs.DurationVar(&o.checkDelay, "check-delay", 500*time.Millisecond, "how long a batch stays in CHECK under the delay progression")
-	fs.DurationVar(&o.createDelay, "create-delay", time.Second, "how long a batch stays in CREATE under the delay progression")
-	fs.StringVar(&o.progression, "batch-progression", "delay", "batch timing: immediate, delay, manual or polls:N")
-	fs.StringVar(&o.auth, "auth", "strict", "strict: fixture accounts and valid signatures only; loose: any AccessKeyId, signature not checked")
-	fs.StringVar(&o.throttle, "throttle", "on", "per-account, per-action QPS limits: on or off")
-	fs.Var(o.qps, "qps", "override one action's QPS limit, Action=N (repeatable; 0 = unlimited)")
-	fs.Float64Var(&o.qpsScale, "qps-scale", 1, "multiply every QPS limit by this factor")
-	fs.IntVar(&o.throttleStatus, "throttle-status", 400, "HTTP status of Throttling.User answers: 400 or 429")
-	fs.IntVar(&o.businessErrorStatus, "business-error-status", 200, "HTTP status of Success=false business errors: 200 (documented) or 400")
-	fs.BoolVar(&o.successLists, "success-lists", false, "list every name in ValidList of CHECK_SUCCESS/CREATE_SUCCESS (the metadata demo) instead of an empty list")
-	fs.IntVar(&o.deviceQuota, "device-quota", 0, "devices allowed per product; 0 = the documented quota (3,000,000 in cn-shanghai, else 1,000,000)")
-	fs.BoolVar(&o.deleteCascade, "delete-product-cascade", false, "let DeleteProduct delete a product that still has devices (with them) instead of refusing it")
-	fs.DurationVar(&o.timestampWindow, "timestamp-window", 15*time.Minute, "how far Timestamp/x-acs-date may be from the server clock")
-	fs.StringVar(&o.admin, "admin", "on", "admin API under /_emulator/: on or off (health stays on)")
-	fs.IntVar(&o.journalSize, "journal-size", 1000, "how many requests the request journal keeps")
-	fs.StringVar(&o.region, "region", "cn-shanghai", "region reported in device details")
+	fs.DurationVar(&c.CheckDelay, "check-delay", c.CheckDelay, "how long a batch stays in CHECK under the delay progression")
+	fs.DurationVar(&c.CreateDelay, "create-delay", c.CreateDelay, "how long a batch stays in CREATE under the delay progression")
+	fs.Var(progressionFlag{&c.Progression}, "batch-progression", "batch timing: immediate, delay, manual or polls:N")
+	fs.StringVar(&c.Auth, "auth", c.Auth, "strict: fixture accounts and valid signatures only; loose: any AccessKeyId, signature not checked")
+	fs.Var(onOff{&c.Throttle}, "throttle", "per-account, per-action QPS limits: on or off")
+	fs.Var(qpsFlag(c.QPS), "qps", "override one action's QPS limit, Action=N (repeatable; 0 = unlimited)")
+	fs.Float64Var(&c.QPSScale, "qps-scale", c.QPSScale, "multiply every QPS limit by this factor")
+	fs.IntVar(&c.ThrottleStatus, "throttle-status", c.ThrottleStatus, "HTTP status of Throttling.User answers: 400 or 429")
+	fs.IntVar(&c.BusinessErrorStatus, "business-error-status", c.BusinessErrorStatus, "HTTP status of Success=false business errors: 200 (documented) or 400")
+	fs.BoolVar(&c.SuccessLists, "success-lists", c.SuccessLists, "list every name in ValidList of CHECK_SUCCESS/CREATE_SUCCESS (the metadata demo) instead of an empty list")
+	fs.IntVar(&c.DeviceQuota, "device-quota", c.DeviceQuota, "devices allowed per product; 0 = the documented quota (3,000,000 in cn-shanghai, else 1,000,000)")
+	fs.BoolVar(&c.DeleteProductCascade, "delete-product-cascade", c.DeleteProductCascade, "let DeleteProduct delete a product that still has devices (with them) instead of refusing it")
+	fs.DurationVar(&c.TimestampWindow, "timestamp-window", c.TimestampWindow, "how far Timestamp/x-acs-date may be from the server clock")
+	fs.Var(onOff{&c.Admin}, "admin", "admin API under /_emulator/: on or off (health stays on)")
+	fs.IntVar(&c.JournalSize, "journal-size", c.JournalSize, "how many requests the request journal keeps")
+	fs.StringVar(&c.Region, "region", c.Region, "region reported in device details")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
@@ -121,7 +163,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 		// The limits as the throttle would enforce them with the --qps and
 		// --qps-scale given before --help (0 = unlimited).
 		fmt.Fprintf(stderr, "\nQPS limits in force (per account and action; --throttle off disables all):\n")
-		for _, l := range emulator.Limits(emulator.Config{QPS: o.qps, QPSScale: o.qpsScale}) {
+		for _, l := range emulator.Limits(o.cfg) {
 			fmt.Fprintf(stderr, "  %-32s %g", l.Action, l.QPS)
 			if l.DeepQPS > 0 {
 				fmt.Fprintf(stderr, " (%g when CurrentPage x PageSize >= 100,000)", l.DeepQPS)
@@ -159,6 +201,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flag.ErrHelp
 		}
+		// A value a flag refused is named the way the user spells flags.
+		if m := badValueRE.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fmt.Errorf("--%s %s: %s", m[2], m[1], m[3])
+		}
 		return nil, errUsage
 	}
 	if fs.NArg() > 0 {
@@ -167,62 +213,17 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	return o, nil
 }
 
+// config completes the Config with what the command alone knows (the
+// fixture file, the logger) and validates it.
 func (o *options) config(stderr io.Writer) (emulator.Config, error) {
-	cfg := emulator.DefaultConfig()
-	var err error
-	if cfg.Progression, err = emulator.ParseProgression(o.progression); err != nil {
-		return cfg, fmt.Errorf("--batch-progression: %w", err)
-	}
+	cfg := o.cfg
 	if o.fixtures != "" {
-		if cfg.Fixtures, err = fixtures.Load(o.fixtures); err != nil {
+		f, err := fixtures.Load(o.fixtures)
+		if err != nil {
 			return cfg, err
 		}
+		cfg.Fixtures = f
 	}
-	onOff := func(name, v string) (bool, error) {
-		switch strings.ToLower(v) {
-		case "on", "true", "1", "yes":
-			return true, nil
-		case "off", "false", "0", "no":
-			return false, nil
-		}
-		return false, fmt.Errorf("--%s: want on or off, got %q", name, v)
-	}
-	if cfg.Throttle, err = onOff("throttle", o.throttle); err != nil {
-		return cfg, err
-	}
-	if cfg.Admin, err = onOff("admin", o.admin); err != nil {
-		return cfg, err
-	}
-	switch o.auth {
-	case emulator.AuthStrict, emulator.AuthLoose:
-		cfg.Auth = o.auth
-	default:
-		return cfg, fmt.Errorf("--auth: want strict or loose, got %q", o.auth)
-	}
-	switch {
-	case o.checkDelay < 0 || o.createDelay < 0:
-		return cfg, errors.New("--check-delay and --create-delay must not be negative")
-	case o.qpsScale <= 0:
-		return cfg, errors.New("--qps-scale must be positive")
-	case o.throttleStatus != 400 && o.throttleStatus != 429:
-		return cfg, errors.New("--throttle-status: want 400 or 429")
-	case o.businessErrorStatus < 200 || o.businessErrorStatus > 599:
-		return cfg, errors.New("--business-error-status: want an HTTP status")
-	case o.journalSize < 0:
-		return cfg, errors.New("--journal-size must not be negative")
-	case o.timestampWindow <= 0:
-		return cfg, errors.New("--timestamp-window must be positive")
-	}
-	cfg.CheckDelay, cfg.CreateDelay = o.checkDelay, o.createDelay
-	cfg.QPS, cfg.QPSScale = o.qps, o.qpsScale
-	cfg.ThrottleStatus, cfg.BusinessErrorStatus = o.throttleStatus, o.businessErrorStatus
-	cfg.SuccessLists, cfg.TimestampWindow = o.successLists, o.timestampWindow
-	cfg.DeleteProductCascade = o.deleteCascade
-	if o.deviceQuota < 0 {
-		return cfg, errors.New("--device-quota must not be negative")
-	}
-	cfg.DeviceQuota = o.deviceQuota
-	cfg.JournalSize, cfg.Region = o.journalSize, o.region
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return cfg, fmt.Errorf("--log-level: %v", err)
@@ -236,7 +237,7 @@ func (o *options) config(stderr io.Writer) (emulator.Config, error) {
 	default:
 		return cfg, fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
 	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // Version returns the stamped version, or the module version when built
@@ -283,32 +284,18 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	defer ln.Close()
-	if err := checkWritable(o.db); err != nil {
+	if err := checkWritable(cfg.DB); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, o.db, nil)
+	srv, err := emulator.Open(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("--db %s: %w", o.db, err)
-	}
-	defer st.Close()
-	srv := emulator.New(cfg, st)
-	if o.db == "" || isEmpty(ctx, st) {
-		if err := srv.Seed(ctx); err != nil {
-			return err
-		}
-	} else if err := srv.MarkReady(ctx); err != nil {
 		return err
 	}
-	srv.Start(context.WithoutCancel(ctx))
 	defer srv.Close()
 
-	hs := &http.Server{Handler: srv.Handler(), MaxHeaderBytes: emulator.MaxHeaderBytes, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-
 	where := "in-memory SQLite (lost on exit; --db PATH keeps it)"
-	if o.db != "" {
-		where = "SQLite file " + o.db
+	if cfg.DB != "" {
+		where = "SQLite file " + cfg.DB
 	}
 	var keys []string
 	for _, a := range cfg.Fixtures.Accounts {
@@ -324,39 +311,14 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	fmt.Fprintf(stdout, "credentials: %s\n", strings.Join(creds, "; "))
 	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
 	fmt.Fprintf(stdout, "state: %s\n", where)
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// Drain in-flight requests, then let the worker commit what it is
-	// settling (deferred Close) before the store closes. Batches still in
-	// CHECK or CREATE stay in the store with their due time and settle
-	// after a restart on the same --db.
-	cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", shutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		// Cut the stragglers' connections. A query they already started
-		// still finishes before the store closes (sql.DB.Close waits for
-		// it); anything later fails and is answered to no one.
-		hs.Close()
-		return fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err)
-	}
-	cfg.Logger.Info("stopped")
-	return nil
+	return srv.Run(ctx, ln)
 }
-
-// shutdownTimeout bounds how long a stop waits for in-flight requests;
-// Docker's default grace period before SIGKILL is 10s.
-const shutdownTimeout = 8 * time.Second
 
 // checkWritable fails early, naming the file, when the --db file cannot be
 // opened for writing: SQLite itself would either say only "unable to open
 // database file" or open it read-only and fail on the first write.
 func checkWritable(path string) error {
-	if path == "" || path == store.Memory {
+	if path == "" || path == ":memory:" {
 		return nil
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -364,13 +326,6 @@ func checkWritable(path string) error {
 		return fmt.Errorf("--db %s: the database file is not writable: %w", path, err)
 	}
 	return f.Close()
-}
-
-// isEmpty reports whether a file database has no accounts yet, so a restart
-// keeps its state instead of re-seeding over it.
-func isEmpty(ctx context.Context, st *store.Store) bool {
-	accts, err := st.Accounts(ctx)
-	return err == nil && len(accts) == 0
 }
 
 // healthcheck exits 0 when the emulator at --url answers its health check.

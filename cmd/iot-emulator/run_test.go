@@ -25,7 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
-	"github.com/iot-emulator/iot-emulator/store"
+	domain "github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
 // syncBuffer is a bytes.Buffer that run's goroutine writes while the test
@@ -183,8 +184,8 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			env:  map[string]string{"IOT_EMULATOR_LOG_LEVEL": "debug", "IOT_EMULATOR_CREATE_DELAY": "2s", "IOT_EMULATOR_SUCCESS_LISTS": "true"},
 			check: func(t *testing.T, o *options) {
 				assert.Equal(t, "debug", o.logLevel)
-				assert.Equal(t, 2*time.Second, o.createDelay)
-				assert.True(t, o.successLists)
+				assert.Equal(t, 2*time.Second, o.cfg.CreateDelay)
+				assert.True(t, o.cfg.SuccessLists)
 			},
 		},
 		{
@@ -194,22 +195,22 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			check: func(t *testing.T, o *options) {
 				assert.Equal(t, "warn", o.logLevel)
 				assert.Equal(t, "127.0.0.1:9999", o.addr)
-				assert.Equal(t, 429, o.throttleStatus)
+				assert.Equal(t, 429, o.cfg.ThrottleStatus)
 			},
 		},
 		{
 			name: "a hyphenated flag maps to an underscored variable",
 			env:  map[string]string{"IOT_EMULATOR_BATCH_PROGRESSION": "polls:3", "IOT_EMULATOR_QPS_SCALE": "0.5"},
 			check: func(t *testing.T, o *options) {
-				assert.Equal(t, "polls:3", o.progression)
-				assert.Equal(t, 0.5, o.qpsScale)
+				assert.Equal(t, "polls:3", o.cfg.Progression.String())
+				assert.Equal(t, 0.5, o.cfg.QPSScale)
 			},
 		},
 		{
 			name: "the repeatable --qps takes a comma-separated list from the environment",
 			env:  map[string]string{"IOT_EMULATOR_QPS": "BatchRegisterDevice=5, QueryPageByApplyId=0"},
 			check: func(t *testing.T, o *options) {
-				assert.Equal(t, qpsFlag{"BatchRegisterDevice": 5, "QueryPageByApplyId": 0}, o.qps)
+				assert.Equal(t, map[string]float64{"BatchRegisterDevice": 5, "QueryPageByApplyId": 0}, o.cfg.QPS)
 			},
 		},
 		{
@@ -394,10 +395,10 @@ func TestGracefulShutdown(t *testing.T) {
 
 		st, err := store.Open(context.Background(), dbPath, nil)
 		require.NoError(t, err)
-		b, err := st.Batch(context.Background(), "testAccessKeyId", applyID)
+		b, err := st.Batch(context.Background(), applyID)
 		require.NoError(t, err)
 		require.NoError(t, st.Close())
-		if b.Status != store.StatusCreate {
+		if b.Status != domain.StatusCreate {
 			// Only a machine stalled for the whole create delay gets here;
 			// the restart below still has to show the batch intact.
 			t.Logf("the batch had already reached %s when the process stopped", b.Status)
@@ -473,7 +474,7 @@ func waitSettled(t *testing.T, client *iot.Client, applyID int64) string {
 		resp, err := client.QueryBatchRegisterDeviceStatus(req)
 		require.NoError(t, err)
 		require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
-		if s := resp.Data.Status; s != store.StatusCheck && s != store.StatusCreate {
+		if s := resp.Data.Status; s != domain.StatusCheck && s != domain.StatusCreate {
 			return s
 		}
 		require.False(t, time.Now().After(deadline), "batch %d never settled", applyID)

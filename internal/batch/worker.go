@@ -47,6 +47,19 @@ func (p Progression) String() string {
 	return p.Mode
 }
 
+// Validate reports a policy that is not one of the four.
+func (p Progression) Validate() error {
+	switch p.Mode {
+	case ProgressImmediate, ProgressDelay, ProgressManual:
+		return nil
+	case ProgressPolls:
+		if p.Polls >= 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("progression %q: want immediate, delay, manual or polls:N with N >= 1", p.String())
+}
+
 // ParseProgression reads "immediate", "delay", "manual" or "polls:N" (N ≥ 1).
 func ParseProgression(s string) (Progression, error) {
 	s = strings.TrimSpace(strings.ToLower(s))

@@ -1,4 +1,4 @@
-package emulator_test
+package pop_test
 
 import (
 	"encoding/json"
@@ -8,17 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/iot-emulator/iot-emulator/emulator"
+	"github.com/iot-emulator/iot-emulator/internal/pop"
 )
 
 // decodeBoth renders one string field in both formats and decodes it back.
 func decodeBoth(t *testing.T, s string) (fromJSON, fromXML string) {
 	t.Helper()
-	o := emulator.Object{{Name: "V", Value: s}}
+	o := pop.Object{{Name: "V", Value: s}}
 	var j struct{ V string }
-	require.NoError(t, json.Unmarshal(emulator.EncodeJSON(o), &j), "%q", emulator.EncodeJSON(o))
+	require.NoError(t, json.Unmarshal(pop.EncodeJSON(o), &j), "%q", pop.EncodeJSON(o))
 	var x struct{ V string }
-	require.NoError(t, xml.Unmarshal(emulator.EncodeXML("R", o), &x))
+	require.NoError(t, xml.Unmarshal(pop.EncodeXML("R", o), &x))
 	return j.V, x.V
 }
 
@@ -33,7 +33,7 @@ func TestWireStrings(t *testing.T) {
 		})
 	}
 	t.Run("an & stays raw in JSON, as the gateway's Recommend URLs are", func(t *testing.T) {
-		assert.Equal(t, `{"V":"a&b"}`, string(emulator.EncodeJSON(emulator.Object{{Name: "V", Value: "a&b"}})))
+		assert.Equal(t, `{"V":"a&b"}`, string(pop.EncodeJSON(pop.Object{{Name: "V", Value: "a&b"}})))
 	})
 }
 
@@ -47,7 +47,7 @@ func FuzzWireJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var got, want struct{ V string }
-		require.NoError(t, json.Unmarshal(emulator.EncodeJSON(emulator.Object{{Name: "V", Value: s}}), &got))
+		require.NoError(t, json.Unmarshal(pop.EncodeJSON(pop.Object{{Name: "V", Value: s}}), &got))
 		ref, _ := json.Marshal(struct{ V string }{s})
 		require.NoError(t, json.Unmarshal(ref, &want))
 		assert.Equal(t, want.V, got.V)

@@ -1,0 +1,323 @@
+// Package admin is the admin HTTP API under /_emulator/: plain JSON
+// routes over the control plane (package control), so that curl, a test
+// in any language and the dashboard drive the emulator the way emutest
+// does in Go. Errors are {"error": "..."} with a 4xx status.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/iot-emulator/iot-emulator/internal/batch"
+	"github.com/iot-emulator/iot-emulator/internal/control"
+	"github.com/iot-emulator/iot-emulator/internal/faults"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/journal"
+)
+
+// maxBody bounds an admin request body.
+const maxBody = 1 << 20
+
+// Health reports whether the emulator is ready: nil, or why not.
+type Health func(ctx context.Context) (status string, err error)
+
+// api serves the routes.
+type api struct {
+	p      *control.Plane
+	health Health
+	log    *slog.Logger
+}
+
+// Routes mounts the admin API on r (the /_emulator subtree).
+func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
+	a := &api{p: p, health: health, log: log}
+	r.Get("/health", a.healthz)
+	r.Head("/health", a.healthz) // container and load-balancer probes often send HEAD
+	r.Post("/reset", a.reset)
+	r.Get("/state", a.state)
+	r.Get("/config/progression", a.getProgression)
+	r.Put("/config/progression", a.putProgression)
+	r.Post("/batches/{applyId}/advance", a.advance)
+	r.Post("/batches/{applyId}/fail", a.fail)
+	r.Get("/faults", a.listFaults)
+	r.Post("/faults", a.addFault)
+	r.Delete("/faults", a.clearFaults)
+	r.Get("/faults/{id}", a.getFault)
+	r.Delete("/faults/{id}", a.deleteFault)
+	r.Get("/requests", a.requests)
+	r.Delete("/requests", a.clearRequests)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusNotFound, map[string]any{"error": "no admin endpoint " + r.URL.Path})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusMethodNotAllowed, map[string]any{"error": r.Method + " is not allowed on " + r.URL.Path})
+	})
+}
+
+// Off mounts what answers with --admin off: the health check, and a clear
+// refusal on every other path.
+func Off(r chi.Router, health Health, log *slog.Logger) {
+	a := &api{health: health, log: log}
+	r.Get("/health", a.healthz)
+	r.Head("/health", a.healthz)
+	off := func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusNotFound, map[string]any{"error": "the admin API is switched off (--admin off); only /_emulator/health answers"})
+	}
+	r.NotFound(off)
+	r.MethodNotAllowed(off)
+}
+
+// healthz answers 200 once the store is migrated and fixtures are loaded.
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	status, err := a.health(r.Context())
+	switch {
+	case err != nil:
+		JSON(w, http.StatusServiceUnavailable, map[string]any{"status": status, "error": err.Error()})
+	case status != "ok":
+		JSON(w, http.StatusServiceUnavailable, map[string]any{"status": status})
+	default:
+		JSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	}
+}
+
+// JSON writes v as the JSON answer with the status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// failure maps an error of the control plane to its HTTP answer; an
+// unexpected one is logged once.
+func (a *api) failure(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, control.ErrInput):
+		status = http.StatusBadRequest
+	case errors.Is(err, iot.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, iot.ErrState):
+		status = http.StatusConflict
+	default:
+		a.log.Error("admin", "path", r.URL.Path, "err", err)
+	}
+	JSON(w, status, map[string]any{"error": err.Error()})
+}
+
+func inputErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", control.ErrInput, fmt.Sprintf(format, args...))
+}
+
+// readJSON decodes a JSON body strictly, so a misspelt field is an error
+// rather than a silently ignored one. An empty body leaves v as it is.
+func readJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return inputErr("body: %v", err)
+	}
+	if len(body) > maxBody {
+		return inputErr("body: larger than %d bytes", maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return inputErr("body: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return inputErr("body: unexpected data after the JSON value")
+	}
+	return nil
+}
+
+func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	ak := r.URL.Query().Get("accessKeyId")
+	if err := a.p.Reset(r.Context(), ak); err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	if ak == "" {
+		ak = "all"
+	}
+	JSON(w, http.StatusOK, map[string]any{"reset": ak})
+}
+
+func (a *api) state(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := control.StateQuery{AccessKeyID: v.Get("accessKeyId"), ProductKey: v.Get("productKey")}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"devicePage", &q.DevicePage}, {"devicePageSize", &q.DevicePageSize}} {
+		if raw := v.Get(p.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 1 {
+				a.failure(w, r, inputErr("%s: %q is not a positive integer", p.name, raw))
+				return
+			}
+			*p.dst = n
+		}
+	}
+	st, err := a.p.State(r.Context(), q)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, st)
+}
+
+// --- progression ---
+
+type progressionBody struct {
+	Progression string `json:"progression"`
+}
+
+func (a *api) getProgression(w http.ResponseWriter, r *http.Request) {
+	JSON(w, http.StatusOK, progressionBody{a.p.Progression().String()})
+}
+
+func (a *api) putProgression(w http.ResponseWriter, r *http.Request) {
+	var b progressionBody
+	if err := readJSON(r, &b); err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	if b.Progression == "" {
+		a.failure(w, r, inputErr("progression: required (immediate, delay, manual or polls:N)"))
+		return
+	}
+	p, err := batch.ParseProgression(b.Progression)
+	if err != nil {
+		a.failure(w, r, inputErr("%v", err))
+		return
+	}
+	if err := a.p.SetProgression(r.Context(), p); err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, progressionBody{p.String()})
+}
+
+func applyIDParam(r *http.Request) (int64, error) {
+	raw := chi.URLParam(r, "applyId")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, inputErr("applyId: %q is not a positive integer", raw)
+	}
+	return id, nil
+}
+
+func (a *api) advance(w http.ResponseWriter, r *http.Request) {
+	id, err := applyIDParam(r)
+	if err == nil {
+		var b control.StateBatch
+		if b, err = a.p.Advance(r.Context(), id); err == nil {
+			JSON(w, http.StatusOK, b)
+			return
+		}
+	}
+	a.failure(w, r, err)
+}
+
+// failBody is the body of POST /_emulator/batches/{applyId}/fail.
+type failBody struct {
+	Invalid []struct {
+		DeviceName string `json:"deviceName"`
+		ErrorMsg   string `json:"errorMsg"`
+	} `json:"invalid"`
+}
+
+func (a *api) fail(w http.ResponseWriter, r *http.Request) {
+	id, err := applyIDParam(r)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	var body failBody
+	if err := readJSON(r, &body); err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	invalid := make(map[string]string, len(body.Invalid))
+	for i, n := range body.Invalid {
+		if n.DeviceName == "" {
+			a.failure(w, r, inputErr("invalid[%d].deviceName: required", i))
+			return
+		}
+		invalid[n.DeviceName] = n.ErrorMsg
+	}
+	b, err := a.p.Fail(r.Context(), id, invalid)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, b)
+}
+
+// --- faults ---
+
+func (a *api) listFaults(w http.ResponseWriter, r *http.Request) {
+	JSON(w, http.StatusOK, map[string]any{"faults": a.p.Faults()})
+}
+
+func (a *api) addFault(w http.ResponseWriter, r *http.Request) {
+	var rule faults.Rule
+	if err := readJSON(r, &rule); err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	id, err := a.p.AddFault(rule)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, map[string]any{"id": id})
+}
+
+func (a *api) clearFaults(w http.ResponseWriter, r *http.Request) {
+	JSON(w, http.StatusOK, map[string]any{"deleted": a.p.ClearFaults()})
+}
+
+func (a *api) getFault(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	for _, f := range a.p.Faults() {
+		if f.ID == id {
+			JSON(w, http.StatusOK, f)
+			return
+		}
+	}
+	a.failure(w, r, fmt.Errorf("no fault rule with id %q: %w", id, iot.ErrNotFound))
+}
+
+func (a *api) deleteFault(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !a.p.DeleteFault(id) {
+		a.failure(w, r, fmt.Errorf("no fault rule with id %q: %w", id, iot.ErrNotFound))
+		return
+	}
+	JSON(w, http.StatusOK, map[string]any{"deleted": 1})
+}
+
+// --- journal ---
+
+func (a *api) requests(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f := journal.Filter{Action: v.Get("action"), Code: v.Get("code"), AccessKeyID: v.Get("accessKeyId")}
+	JSON(w, http.StatusOK, map[string]any{"requests": a.p.Requests(f)})
+}
+
+func (a *api) clearRequests(w http.ResponseWriter, r *http.Request) {
+	JSON(w, http.StatusOK, map[string]any{"deleted": a.p.ClearRequests()})
+}
