@@ -15,7 +15,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/emutest"
 )
 
-// Timestamp shapes of the device APIs (apis.md §2.6, §2.7).
+// Timestamp shapes of the device APIs (docs/fidelity.md, apis §2.6, §2.7).
 const (
 	detailTimeRE = `^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$`
 	utcTimeRE    = `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`

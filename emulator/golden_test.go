@@ -1,18 +1,14 @@
 package emulator_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,24 +85,13 @@ func goldenName(action, caseName, format string) string {
 // signature for method, returning the encoded parameters.
 func signV1(t testing.TB, method string, params map[string]string) string {
 	t.Helper()
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	all := map[string][]string{
-		"AccessKeyId":      {"testAccessKeyId"},
-		"Format":           {"JSON"},
-		"SignatureMethod":  {"HMAC-SHA1"},
-		"SignatureNonce":   {hex.EncodeToString(nonce)},
-		"SignatureVersion": {"1.0"},
-		"Timestamp":        {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
-		"Version":          {"2018-01-20"},
-	}
+	all := map[string]string{"AccessKeyId": "testAccessKeyId", "Format": "JSON", "Version": "2018-01-20"}
 	for k, v := range params {
-		all[k] = []string{v}
+		all[k] = v
 	}
-	secret, ok := goldenSecrets[all["AccessKeyId"][0]]
-	require.True(t, ok, "no secret known for %s", all["AccessKeyId"][0])
-	all["Signature"] = []string{signature.V1Sign(secret, signature.V1StringToSign(method, all))}
-	return url.Values(all).Encode()
+	secret, ok := goldenSecrets[all["AccessKeyId"]]
+	require.True(t, ok, "no secret known for %s", all["AccessKeyId"])
+	return signature.SignV1(method, all["AccessKeyId"], secret, all).Encode()
 }
 
 func readAll(t testing.TB, resp *http.Response, err error) (*http.Response, []byte) {

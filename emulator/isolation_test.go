@@ -150,7 +150,7 @@ func TestTwoAccountsSideBySide(t *testing.T) {
 					check.DeviceName = &[]string{"intruder02"}
 					cr, err := c.BatchCheckDeviceNames(check)
 					require.NoError(t, err)
-					assert.Equal(t, "iot.common.InvalidTenant", cr.Code, "BatchCheckDeviceNames (errors.md §3 lists InvalidTenant)")
+					assert.Equal(t, "iot.common.InvalidTenant", cr.Code, "BatchCheckDeviceNames (docs/fidelity.md, errors §3 lists InvalidTenant)")
 
 					br := iot.CreateBatchRegisterDeviceRequest()
 					br.AcceptFormat = format
@@ -174,14 +174,14 @@ func TestTwoAccountsSideBySide(t *testing.T) {
 					st.ApplyId = requestsInteger(side.otherApply)
 					str, err := c.QueryBatchRegisterDeviceStatus(st)
 					require.NoError(t, err)
-					assert.Equal(t, "iot.common.InvalidTenant", str.Code, "QueryBatchRegisterDeviceStatus (errors.md §3 lists InvalidTenant)")
+					assert.Equal(t, "iot.common.InvalidTenant", str.Code, "QueryBatchRegisterDeviceStatus (docs/fidelity.md, errors §3 lists InvalidTenant)")
 
 					pg := iot.CreateQueryPageByApplyIdRequest()
 					pg.AcceptFormat = format
 					pg.ApplyId = requestsInteger(side.otherApply)
 					pgr, err := c.QueryPageByApplyId(pg)
 					require.NoError(t, err)
-					assert.Equal(t, "iot.common.InvalidTenant", pgr.Code, "QueryPageByApplyId (errors.md §3 lists InvalidTenant)")
+					assert.Equal(t, "iot.common.InvalidTenant", pgr.Code, "QueryPageByApplyId (docs/fidelity.md, errors §3 lists InvalidTenant)")
 					assert.Empty(t, pgr.ApplyDeviceList.ApplyDeviceInfo)
 
 					dp := deleteProduct(t, c, format, side.otherPK, "")

@@ -17,7 +17,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/emulator"
 )
 
-// documentedQPS is protocol.md §11: per account, per API.
+// documentedQPS is docs/fidelity.md, protocol §11: per account, per API.
 var documentedQPS = map[string]float64{
 	"BatchCheckDeviceNames":          10,
 	"QueryBatchRegisterDeviceStatus": 30,

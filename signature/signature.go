@@ -8,7 +8,7 @@
 // implementation without dragging in net/http. The server never trusts the
 // wire text: clients disagree on how they percent-encode (Go sends '+' for a
 // space, Tea leaves "*()!" raw), so callers must form-decode first and these
-// functions re-encode canonically (protocol.md §5, §6).
+// functions re-encode canonically (docs/fidelity.md, protocol §5, §6).
 package signature
 
 import (
@@ -129,7 +129,7 @@ func V1Sign(secret, stringToSign string) string {
 // emulator does not become a signature oracle. A hand-written client that
 // leaves a raw '+' of the base64 signature in a query string has it decoded
 // to a space, so a second attempt with spaces turned back into '+' is made
-// (protocol.md §5.2 step 7); no valid base64 contains a space, so this
+// (docs/fidelity.md, protocol §5.2 step 7); no valid base64 contains a space, so this
 // cannot accept anything a strict check would reject for another reason.
 func V1Verify(secret, stringToSign, got string) bool {
 	want := []byte(V1Sign(secret, stringToSign))

@@ -62,7 +62,7 @@ func TestCanonicalQuery(t *testing.T) {
 	})
 }
 
-// v1Vector mirrors protocol.md §5.3.
+// v1Vector mirrors docs/fidelity.md, protocol §5.3.
 type v1Vector struct {
 	name      string
 	secret    string
@@ -210,7 +210,7 @@ func TestV1Verify(t *testing.T) {
 	}
 }
 
-// v3Vector mirrors protocol.md §6.2.
+// v3Vector mirrors docs/fidelity.md, protocol §6.2.
 type v3Vector struct {
 	name          string
 	secret        string

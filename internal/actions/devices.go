@@ -13,7 +13,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
-// Documented limits of the device APIs (apis.md §2.5–§2.10).
+// Documented limits of the device APIs (docs/fidelity.md, apis §2.5–§2.10).
 const (
 	maxDevicePageSize   = 50
 	maxDevicePageWindow = 10_000 // CurrentPage × PageSize beyond this needs NextToken
@@ -21,16 +21,16 @@ const (
 )
 
 // chinaTime is the zone of the Gmt* fields of the device detail APIs,
-// which despite the name are China Standard Time (apis.md §2.6).
+// which despite the name are China Standard Time (docs/fidelity.md, apis §2.6).
 var chinaTime = time.FixedZone("CST", 8*60*60)
 
-// The three timestamp formats of the device APIs (apis.md §2.6, §2.7).
+// The three timestamp formats of the device APIs (docs/fidelity.md, apis §2.6, §2.7).
 func detailTime(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04:05") }
 func utcTime(t time.Time) string    { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 func cookieTime(t time.Time) string { return t.UTC().Format("Mon, 02-Jan-2006 15:04:05 GMT") }
 
 // device resolves the device a call names: IotId when given (it wins over
-// ProductKey+DeviceName, apis.md §2.6), else ProductKey and DeviceName. A
+// ProductKey+DeviceName, docs/fidelity.md, apis §2.6), else ProductKey and DeviceName. A
 // device of another account answers as if it did not exist.
 func findDevice(ctx context.Context, st *store.Store, c *pop.Call) (iot.Device, iot.Product, error) {
 	if !account(c).HasInstance(c.InstanceID) {
@@ -126,7 +126,7 @@ func registerDevice(st *store.Store, quota int) pop.Handler {
 			{Name: "Nickname", Value: d.Nickname},
 		}
 		// LoRaWAN devices echo their EUIs; nothing else is added, since SDK v1
-		// decodes this Data into its shared struct (protocol.md §8).
+		// decodes this Data into its shared struct (docs/fidelity.md, protocol §8).
 		if p.NetType == "LORA" {
 			data = append(data, pop.Field{Name: "DevEui", Value: c.Params["DevEui"]}, pop.Field{Name: "JoinEui", Value: c.Params["JoinEui"]})
 		}
@@ -205,7 +205,7 @@ func parseNextToken(tok string) (int, bool) {
 }
 
 // queryDevice pages through a product's devices, newest first, with the
-// paging fields at the top level (apis.md §2.7). Pages beyond
+// paging fields at the top level (docs/fidelity.md, apis §2.7). Pages beyond
 // CurrentPage × PageSize = 10,000 need the NextToken of the page before;
 // without it the call is iot.common.InvalidPageParams [INFERRED code].
 func queryDevice(st *store.Store) pop.Handler {
@@ -267,7 +267,7 @@ func queryDevice(st *store.Store) pop.Handler {
 // batchQueryDeviceDetail reports the named devices of one product that
 // exist, in request order; unknown names are skipped. Documented: if a
 // named device belongs to another account, the whole call fails — with
-// iot.common.AuthActionPermissionDeny (errors.md §3).
+// iot.common.AuthActionPermissionDeny (docs/fidelity.md, errors §3).
 func batchQueryDeviceDetail(st *store.Store, region string) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()

@@ -155,7 +155,7 @@ func createProduct(st *store.Store) pop.Handler {
 }
 
 // queryProduct reports one product. Another account's key is
-// iot.common.InvalidTenant (errors.md §3).
+// iot.common.InvalidTenant (docs/fidelity.md, errors §3).
 func queryProduct(st *store.Store) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
@@ -189,7 +189,7 @@ func queryProduct(st *store.Store) pop.Handler {
 }
 
 // queryProductList pages through the caller's products in the instance,
-// newest first, with the paging fields under Data (apis.md §2.3).
+// newest first, with the paging fields under Data (docs/fidelity.md, apis §2.3).
 func queryProductList(st *store.Store) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
@@ -234,7 +234,7 @@ func queryProductList(st *store.Store) pop.Handler {
 // deleteProduct deletes an empty product. A product that still has
 // devices is refused, as the console does; the documentation names no code
 // for that (see ErrProductHasDevices). Another account's key is
-// iot.common.InvalidTenant (errors.md §3).
+// iot.common.InvalidTenant (docs/fidelity.md, errors §3).
 func deleteProduct(st *store.Store, cascade bool) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()

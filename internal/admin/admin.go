@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,7 @@ type api struct {
 // Routes mounts the admin API on r (the /_emulator subtree).
 func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
 	a := &api{p: p, health: health, log: log}
+	r.Use(a.recoverer)
 	r.Get("/health", a.healthz)
 	r.Head("/health", a.healthz) // container and load-balancer probes often send HEAD
 	r.Post("/reset", a.reset)
@@ -75,6 +77,23 @@ func Off(r chi.Router, health Health, log *slog.Logger) {
 	}
 	r.NotFound(off)
 	r.MethodNotAllowed(off)
+}
+
+// recoverer answers a panic in an admin route with a JSON 500 and logs it
+// with its stack, instead of dropping the connection.
+func (a *api) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("admin panic", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				JSON(w, http.StatusInternalServerError, map[string]any{"error": "internal error: " + fmt.Sprint(v)})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // healthz answers 200 once the store is migrated and fixtures are loaded.

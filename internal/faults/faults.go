@@ -27,7 +27,7 @@ type Rule struct {
 	// AccessKeyID, when set, limits the rule to one account's calls.
 	AccessKeyID string `json:"accessKeyId"`
 	// Code is the error the call answers with, in that code's own envelope:
-	// a code from errors.md gets its documented family, HTTP status and
+	// a code declared by the gateway or the product (docs/fidelity.md, errors §1, §2) gets its documented family, HTTP status and
 	// message; an unknown code starting with "iot." is a business error,
 	// any other unknown code a gateway error. Empty with LatencyMs set makes
 	// a latency-only rule; empty without latency is iot.system.SystemException.

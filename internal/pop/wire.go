@@ -22,7 +22,7 @@ type Field struct {
 }
 
 // List is a JSON array. In XML it becomes one element per item, each named
-// after the field holding the list (protocol.md §8.1), so
+// after the field holding the list (docs/fidelity.md, protocol §8.1), so
 // {"ValidList":{"Name":["a","b"]}} is <ValidList><Name>a</Name><Name>b</Name></ValidList>.
 type List []any
 

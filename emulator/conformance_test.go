@@ -1,0 +1,85 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iot-emulator/iot-emulator/emulator"
+	"github.com/iot-emulator/iot-emulator/emutest"
+)
+
+// exampleValues holds a well-formed value for every parameter an action of
+// the table requires. An action that requires a parameter not listed here
+// fails TestConformance, so a new action is checked as soon as it has a row.
+var exampleValues = map[string]string{
+	"ProductKey": "a1TestProd1", "ApplyId": "1000001", "Count": "1", "ProductName": "conformance_1",
+	"NodeType": "0", "CurrentPage": "1", "PageSize": "10",
+}
+
+var xmlCodeRE = regexp.MustCompile(`<Code>([^<]*)</Code>`)
+
+// TestConformance is derived from the action table: every action answers
+// Missing{Param} for each required parameter left out, in both formats, and
+// has at least one success and one error golden file in JSON and in XML.
+func TestConformance(t *testing.T) {
+	srv := emutest.New(t)
+	for _, a := range emulator.Actions() {
+		t.Run(a.Name+" answers Missing{Param} for each required parameter left out", func(t *testing.T) {
+			for _, left := range a.Required {
+				params := map[string]string{"Action": a.Name}
+				for _, p := range a.Required {
+					v, ok := exampleValues[p]
+					require.True(t, ok, "exampleValues has no value for %s's required parameter %s", a.Name, p)
+					if p != left {
+						params[p] = v
+					}
+				}
+				for _, format := range []string{"JSON", "XML"} {
+					params["Format"] = format
+					resp, body := signedGet(t, srv.URL(), params)
+					assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s without %s in %s: %s", a.Name, left, format, body)
+					assert.Equal(t, "Missing"+left, errorCode(t, format, body), "%s without %s in %s", a.Name, left, format)
+				}
+			}
+		})
+		t.Run(a.Name+" has a success and an error golden in JSON and in XML", func(t *testing.T) {
+			for _, ext := range []string{"json", "xml"} {
+				files, err := filepath.Glob(filepath.Join("testdata", "golden", a.Name+".*."+ext))
+				require.NoError(t, err)
+				var success, failure int
+				for _, f := range files {
+					body, err := os.ReadFile(f)
+					require.NoError(t, err)
+					if strings.Contains(string(body), `"Success":true`) || strings.Contains(string(body), `<Success>true</Success>`) {
+						success++
+					} else {
+						failure++
+					}
+				}
+				assert.Positive(t, success, "no success golden for %s in %s", a.Name, ext)
+				assert.Positive(t, failure, "no error golden for %s in %s", a.Name, ext)
+			}
+		})
+	}
+}
+
+// errorCode reads Code from a JSON or XML answer.
+func errorCode(t *testing.T, format string, body []byte) string {
+	t.Helper()
+	if format == "JSON" {
+		var v struct{ Code string }
+		require.NoError(t, json.Unmarshal(body, &v), "%s", body)
+		return v.Code
+	}
+	m := xmlCodeRE.FindSubmatch(body)
+	require.NotNil(t, m, "no <Code> in %s", body)
+	return string(m[1])
+}
