@@ -17,10 +17,11 @@ package emutest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
 
@@ -66,10 +67,12 @@ func WithConfig(fn func(*emulator.Config)) Option { return Option(fn) }
 
 // Server is a running in-process emulator.
 type Server struct {
-	t   testing.TB // nil when started with Start
-	hs  *httptest.Server
-	emu *emulator.Server
-	cfg emulator.Config
+	t    testing.TB // nil when started with Start
+	url  string
+	emu  *emulator.Server
+	cfg  emulator.Config
+	stop context.CancelFunc
+	done chan error
 }
 
 // New starts an emulator and registers its shutdown with t.Cleanup.
@@ -100,15 +103,27 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emutest: %w", err)
 	}
-	hs := httptest.NewUnstartedServer(emu.Handler())
-	hs.Config.MaxHeaderBytes = emulator.MaxHeaderBytes
-	hs.Start()
-	return &Server{hs: hs, emu: emu, cfg: emu.Config()}, nil
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		emu.Close()
+		return nil, fmt.Errorf("emutest: listen: %w", err)
+	}
+	// The same lifecycle as the command: Open, Run on a listener, and on
+	// Close a drained stop before the store closes.
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{url: "http://" + ln.Addr().String(), emu: emu, cfg: emu.Config(), stop: stop, done: make(chan error, 1)}
+	go func() { s.done <- emu.Run(ctx, ln) }()
+	return s, nil
 }
 
-// Close stops the emulator; New registers it with t.Cleanup.
+// Close stops the emulator; New registers it with t.Cleanup. It is safe
+// to call more than once.
 func (s *Server) Close() {
-	s.hs.Close()
+	s.stop()
+	if s.done != nil {
+		<-s.done
+		s.done = nil
+	}
 	s.emu.Close()
 }
 
@@ -121,10 +136,10 @@ func (s *Server) fatalf(format string, args ...any) {
 }
 
 // URL is the base URL, e.g. http://127.0.0.1:41234.
-func (s *Server) URL() string { return s.hs.URL }
+func (s *Server) URL() string { return s.url }
 
 // Domain is host:port, what the Go SDK's Domain fields take.
-func (s *Server) Domain() string { return strings.TrimPrefix(s.hs.URL, "http://") }
+func (s *Server) Domain() string { return strings.TrimPrefix(s.url, "http://") }
 
 // Credentials returns the first fixture account's AccessKey pair.
 func (s *Server) Credentials() (accessKeyID, accessKeySecret string) {
@@ -161,7 +176,10 @@ func (s *Server) NewIotClientFor(accessKeyID, accessKeySecret string) *iot.Clien
 func (s *Server) Emulator() *emulator.Server { return s.emu }
 
 // HTTPClient is a plain client for the admin API.
-func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
+func (s *Server) HTTPClient() *http.Client { return &http.Client{Transport: transport} }
+
+// transport is shared by every HTTPClient, so idle connections are reused.
+var transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 
 // FaultRule is a fault rule for InjectFault; see emulator.FaultRule.
 type FaultRule = emulator.FaultRule
