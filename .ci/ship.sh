@@ -45,7 +45,7 @@ IOT_EMULATOR_BIN="$bin" IOT_EMULATOR_BIN_VERSION="$VERSION" \
   go test -count=1 -v -run 'TestBuiltBinary' ./cmd/iot-emulator/
 
 echo "== ship: examples against the binary"
-"$bin" --addr 127.0.0.1:0 --log-level warn >"$work/emulator.out" 2>"$work/emulator.err" &
+"$bin" --addr 127.0.0.1:0 --mqtt-addr 127.0.0.1:0 --log-level warn >"$work/emulator.out" 2>"$work/emulator.err" &
 pid=$!
 addr=""
 for _ in $(seq 600); do

@@ -435,6 +435,16 @@ func TestProductsAndDevicesGolden(t *testing.T) {
 		{"BatchQueryDeviceDetail", "error", map[string]string{"ProductKey": pkA, "DeviceName.1": "lamp-0001", "AccessKeyId": akB}},
 		{"DeleteDevice", "success", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0002"}},
 		{"DeleteDevice", "error", map[string]string{"IotId": "not an id!"}},
+		{"GetDeviceStatus", "success", map[string]string{"IotId": iotIDA1}},
+		{"GetDeviceStatus", "error", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-9999"}},
+		{"BatchGetDeviceState", "success", map[string]string{"ProductKey": pkA, "DeviceName.1": "lamp-0001", "DeviceName.2": "no-such-1"}},
+		{"BatchGetDeviceState", "error", map[string]string{"ProductKey": pkA}},
+		{"EnableThing", "success", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0001"}},
+		{"EnableThing", "error", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-9999"}},
+		{"DisableThing", "success", map[string]string{"ProductKey": pkA, "DeviceName": "lamp-0001"}},
+		{"DisableThing", "error", map[string]string{"IotId": "not an id!"}},
+		{"QueryDeviceStatistics", "success", map[string]string{"ProductKey": pkA}},
+		{"QueryDeviceStatistics", "error", map[string]string{"ProductKey": "a1NoSuchProd"}},
 	}
 	for _, tc := range cases {
 		for _, format := range formats {

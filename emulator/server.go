@@ -25,6 +25,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/actions"
 	"github.com/iot-emulator/iot-emulator/internal/admin"
 	"github.com/iot-emulator/iot-emulator/internal/batch"
+	"github.com/iot-emulator/iot-emulator/internal/broker"
 	"github.com/iot-emulator/iot-emulator/internal/control"
 	"github.com/iot-emulator/iot-emulator/internal/events"
 	"github.com/iot-emulator/iot-emulator/internal/iot"
@@ -97,6 +98,14 @@ type Config struct {
 	JournalSize int
 	// Region is reported in device details.
 	Region string
+	// MQTTAddr is where devices log in over MQTT (TCP); "" or "off"
+	// switches the broker off.
+	MQTTAddr string
+	// MQTTWSAddr, when set, also serves MQTT over WebSocket at /mqtt.
+	MQTTWSAddr string
+	// MQTTKeepaliveCheck refuses a Keep Alive outside 30–1200 s, as the
+	// real broker does.
+	MQTTKeepaliveCheck bool
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
@@ -119,8 +128,13 @@ func DefaultConfig() Config {
 		Admin:               true,
 		JournalSize:         1000,
 		Region:              "cn-shanghai",
+		MQTTAddr:            "127.0.0.1:1883",
+		MQTTKeepaliveCheck:  true,
 	}
 }
+
+// mqttOn reports whether an MQTT address means a listener.
+func mqttOn(addr string) bool { return addr != "" && !strings.EqualFold(addr, "off") }
 
 // Validate names the first setting that is wrong, by its flag.
 func (c Config) Validate() error {
@@ -179,6 +193,7 @@ type Server struct {
 	st      *store.Store
 	worker  *batch.Worker
 	gateway *pop.Gateway
+	broker  *broker.Broker
 	handler http.Handler
 	seeded  bool
 	ready   atomic.Bool
@@ -213,10 +228,34 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	bus := &events.Bus{}
 	s.worker = batch.New(batch.Config{Progression: cfg.Progression, CheckDelay: cfg.CheckDelay, CreateDelay: cfg.CreateDelay,
 		Quota: iot.DeviceQuota(cfg.Region, cfg.DeviceQuota), Logger: cfg.Logger, Now: cfg.Now, Bus: bus}, st)
-	table := actions.Table(actions.Deps{Store: st, Worker: s.worker, Region: cfg.Region, DeviceQuota: cfg.DeviceQuota,
-		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade})
 	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
 		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
+	// No connection outlives a process: after a restart on a kept DB no
+	// device is online until it logs in again.
+	if _, err := st.OfflineAll(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("read store: %w", err)
+	}
+	deps := actions.Deps{Store: st, Worker: s.worker, Region: cfg.Region, DeviceQuota: cfg.DeviceQuota,
+		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade}
+	if !mqttOn(cfg.MQTTWSAddr) {
+		cfg.MQTTWSAddr = ""
+	}
+	if mqttOn(cfg.MQTTAddr) || cfg.MQTTWSAddr != "" {
+		tcp := cfg.MQTTAddr
+		if !mqttOn(tcp) {
+			tcp = ""
+		}
+		s.broker, err = broker.New(broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck,
+			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now}, st)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		deps.Connections = s.broker
+		s.AttachDevices(s.broker)
+	}
+	table := actions.Table(deps)
 	s.gateway = pop.New(pop.Config{
 		Product: actions.Product, Version: actions.Version, DefaultHost: "iot." + cfg.Region + ".aliyuncs.com",
 		Actions: table, Credentials: s.Credential, VerifySignatures: cfg.Auth == AuthStrict,
@@ -229,11 +268,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 
 	accounts, err := st.Accounts(ctx)
 	if err != nil {
+		s.closeBroker()
 		st.Close()
 		return nil, fmt.Errorf("read store: %w", err)
 	}
 	if len(accounts) == 0 {
 		if err := s.Seed(ctx); err != nil {
+			s.closeBroker()
 			st.Close()
 			return nil, err
 		}
@@ -269,15 +310,40 @@ func (s *Server) routes() http.Handler {
 }
 
 // health is "ok" once the store is migrated and fixtures are loaded, and
-// while the store answers.
-func (s *Server) health(ctx context.Context) (string, error) {
+// while the store answers; it names the MQTT endpoint when the broker is on.
+func (s *Server) health(ctx context.Context) admin.HealthReport {
+	r := admin.HealthReport{Status: "ok"}
+	if a := s.MQTTAddr(); a != "" {
+		r.MQTT = "tcp://" + a
+	}
 	if !s.ready.Load() {
-		return "starting", nil
+		r.Status = "starting"
+	} else if err := s.st.Ping(ctx); err != nil {
+		r.Status, r.Err = "unavailable", err
 	}
-	if err := s.st.Ping(ctx); err != nil {
-		return "unavailable", err
+	return r
+}
+
+// MQTTAddr is the host:port devices log in at over TCP ("" when off).
+func (s *Server) MQTTAddr() string {
+	if s.broker == nil {
+		return ""
 	}
-	return "ok", nil
+	return s.broker.TCPAddr()
+}
+
+// MQTTWSAddr is the host:port of MQTT over WebSocket, path /mqtt ("" when off).
+func (s *Server) MQTTWSAddr() string {
+	if s.broker == nil {
+		return ""
+	}
+	return s.broker.WSAddr()
+}
+
+func (s *Server) closeBroker() {
+	if s.broker != nil {
+		s.broker.Close()
+	}
 }
 
 // Handler returns the HTTP handler: the RPC endpoint at / and the admin
@@ -332,6 +398,7 @@ func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
 func (s *Server) Close() error {
 	var err error
 	s.closing.Do(func() {
+		s.closeBroker()
 		s.worker.Stop()
 		err = s.st.Close()
 	})

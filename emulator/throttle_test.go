@@ -34,6 +34,12 @@ var documentedQPS = map[string]float64{
 	"DeleteDevice":                   50,
 	"BatchQueryDeviceDetail":         5,
 	"QueryDeviceInfo":                500,
+	// docs/fidelity.md, things §0.1.
+	"GetDeviceStatus":       500,
+	"BatchGetDeviceState":   50,
+	"EnableThing":           500,
+	"DisableThing":          500,
+	"QueryDeviceStatistics": 50,
 }
 
 func TestDefaultLimits(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +74,9 @@ type Server struct {
 	cfg  emulator.Config
 	stop context.CancelFunc
 	done chan error
+
+	devicesMu sync.Mutex
+	devices   []*Device
 }
 
 // New starts an emulator and registers its shutdown with t.Cleanup.
@@ -95,6 +99,7 @@ func Start(opts ...Option) (*Server, error) {
 	cfg := emulator.DefaultConfig()
 	cfg.Progression = emulator.Progression{Mode: emulator.ProgressImmediate}
 	cfg.Throttle = false
+	cfg.MQTTAddr = "127.0.0.1:0" // the broker on a free port too
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -119,6 +124,12 @@ func Start(opts ...Option) (*Server, error) {
 // Close stops the emulator; New registers it with t.Cleanup. It is safe
 // to call more than once.
 func (s *Server) Close() {
+	s.devicesMu.Lock()
+	for _, d := range s.devices {
+		d.client.Disconnect(0)
+	}
+	s.devices = nil
+	s.devicesMu.Unlock()
 	s.stop()
 	if s.done != nil {
 		<-s.done
@@ -137,6 +148,9 @@ func (s *Server) fatalf(format string, args ...any) {
 
 // URL is the base URL, e.g. http://127.0.0.1:41234.
 func (s *Server) URL() string { return s.url }
+
+// MQTTAddr is the broker's host:port, where devices log in.
+func (s *Server) MQTTAddr() string { return s.emu.MQTTAddr() }
 
 // Domain is host:port, what the Go SDK's Domain fields take.
 func (s *Server) Domain() string { return strings.TrimPrefix(s.url, "http://") }

@@ -29,7 +29,7 @@ echo "== start it"
 # Port 0: the kernel picks a free port, and the first line the emulator
 # prints says which ("... listening on http://127.0.0.1:PORT").
 "$work/iot-emulator" \
-  --addr 127.0.0.1:0 \
+  --addr 127.0.0.1:0 --mqtt-addr 127.0.0.1:0 \
   --fixtures "$here/fixtures.json" \
   --auth strict \
   --throttle on \

@@ -148,6 +148,9 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(onOff{&c.Admin}, "admin", "admin API under /_emulator/: on or off (health stays on)")
 	fs.IntVar(&c.JournalSize, "journal-size", c.JournalSize, "how many requests the request journal keeps")
 	fs.StringVar(&c.Region, "region", c.Region, "region reported in device details")
+	fs.StringVar(&c.MQTTAddr, "mqtt-addr", c.MQTTAddr, "MQTT (TCP) address devices log in at; off switches the broker off")
+	fs.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", c.MQTTWSAddr, "MQTT over WebSocket address (path /mqtt); empty or off: none")
+	fs.Var(onOff{&c.MQTTKeepaliveCheck}, "mqtt-keepalive-check", "refuse a device Keep Alive outside 30-1200 s, as the real broker does: on or off")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
@@ -308,6 +311,12 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 		creds = append(creds, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
 	}
 	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), ln.Addr())
+	if a := srv.MQTTAddr(); a != "" {
+		fmt.Fprintf(stdout, "mqtt: tcp://%s\n", a)
+	}
+	if a := srv.MQTTWSAddr(); a != "" {
+		fmt.Fprintf(stdout, "mqtt: ws://%s/mqtt\n", a)
+	}
 	fmt.Fprintf(stdout, "credentials: %s\n", strings.Join(creds, "; "))
 	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
 	fmt.Fprintf(stdout, "state: %s\n", where)

@@ -73,7 +73,7 @@ func start(t *testing.T, args []string, env map[string]string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	go func() { in.done <- run(ctx, args, envOf(env), in.stdout, in.stderr) }()
+	go func() { in.done <- run(ctx, withFreeMQTT(args), envOf(env), in.stdout, in.stderr) }()
 	t.Cleanup(func() { in.stop(t) })
 	deadline := time.Now().Add(hangGuard)
 	for {
@@ -115,13 +115,22 @@ func runOnce(t *testing.T, args []string, env map[string]string) (stdout, stderr
 	t.Helper()
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), args, envOf(env), &out, &errOut) }()
+	go func() { done <- run(context.Background(), withFreeMQTT(args), envOf(env), &out, &errOut) }()
 	select {
 	case err = <-done:
 	case <-time.After(hangGuard):
 		t.Fatalf("run %v did not return", args)
 	}
 	return out.String(), errOut.String(), err
+}
+
+// withFreeMQTT puts the broker on a free port, so that tests running side
+// by side never fight over 1883; a test's own --mqtt-addr comes later and wins.
+func withFreeMQTT(args []string) []string {
+	if len(args) > 0 && (args[0] == "healthcheck" || args[0] == "--version" || args[0] == "--help") {
+		return args
+	}
+	return append([]string{"--mqtt-addr", "127.0.0.1:0"}, args...)
 }
 
 func sdkClient(t *testing.T, addr string) *iot.Client {
@@ -358,7 +367,8 @@ func TestHealthcheck(t *testing.T) {
 			out, _, err := runOnce(t, append([]string{"healthcheck"}, tc.args...), tc.env)
 			if tc.healthy {
 				require.NoError(t, err)
-				assert.Contains(t, out, `healthy: {"status":"ok"}`)
+				assert.Contains(t, out, `"status":"ok"`)
+				assert.Contains(t, out, `"mqtt":"tcp://127.0.0.1:`)
 			} else {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), "healthcheck")

@@ -234,7 +234,7 @@ func TestBuiltBinary(t *testing.T) {
 	})
 	t.Run("it serves with an empty environment in an empty directory and exits 0 on SIGTERM", func(t *testing.T) {
 		dir := t.TempDir()
-		cmd := exec.Command(bin, "--addr", "127.0.0.1:0")
+		cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0")
 		cmd.Env = []string{}
 		cmd.Dir = dir
 		stdout, err := cmd.StdoutPipe()

@@ -38,13 +38,30 @@ type Deps struct {
 	// DeleteProductCascade lets DeleteProduct delete a product that still
 	// has devices, with them, instead of refusing it.
 	DeleteProductCascade bool
+	// Connections is the device side (the MQTT broker); nil when it is off.
+	Connections Connections
 }
+
+// Connections is the device side as the actions see it.
+type Connections interface {
+	// Kick ends a device's live connection, if it has one, and reports
+	// whether it had.
+	Kick(accessKeyID, iotID, cause string) bool
+}
+
+// noConnections is the device side when the broker is off.
+type noConnections struct{}
+
+func (noConnections) Kick(string, string, string) bool { return false }
 
 // Table lists every action, grouped by resource. QPS limits from
 // docs/fidelity.md, protocol §11; Internal is the documented error of an
 // unexpected failure.
 func Table(d Deps) []*pop.Action {
-	st, w := d.Store, d.Worker
+	st, w, conns := d.Store, d.Worker, d.Connections
+	if conns == nil {
+		conns = noConnections{}
+	}
 	quota := iot.DeviceQuota(d.Region, d.DeviceQuota)
 	return []*pop.Action{
 		// Batch registration (batches.go).
@@ -66,7 +83,14 @@ func Table(d Deps) []*pop.Action {
 		{Name: "QueryDeviceInfo", QPS: 500, Internal: ErrQueryDeviceAction, Handle: queryDeviceInfo(st)},
 		{Name: "QueryDevice", Required: []string{"ProductKey"}, QPS: 50, DeepQPS: 2, Internal: ErrQueryDeviceAction, Handle: queryDevice(st)},
 		{Name: "BatchQueryDeviceDetail", Required: []string{"ProductKey"}, QPS: 5, Internal: ErrQueryDeviceAction, Handle: batchQueryDeviceDetail(st, d.Region)},
-		{Name: "DeleteDevice", QPS: 50, Internal: ErrDeleteDeviceFailed, Handle: deleteDevice(st)},
+		{Name: "DeleteDevice", QPS: 50, Internal: ErrDeleteDeviceFailed, Handle: deleteDevice(st, conns)},
+
+		// Device status (status.go).
+		{Name: "GetDeviceStatus", QPS: 500, Internal: ErrSystem, Handle: getDeviceStatus(st)},
+		{Name: "BatchGetDeviceState", QPS: 50, Internal: ErrSystem, Handle: batchGetDeviceState(st)},
+		{Name: "EnableThing", QPS: 500, Internal: ErrEnableDeviceFailed, Handle: enableThing(st)},
+		{Name: "DisableThing", QPS: 500, Internal: ErrDisableDeviceFailed, Handle: disableThing(st, conns)},
+		{Name: "QueryDeviceStatistics", QPS: 50, Internal: ErrQueryDeviceStatisticsFailed, Handle: queryDeviceStatistics(st)},
 	}
 }
 

@@ -29,6 +29,14 @@ func detailTime(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 
 func utcTime(t time.Time) string    { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 func cookieTime(t time.Time) string { return t.UTC().Format("Mon, 02-Jan-2006 15:04:05 GMT") }
 
+// optTime formats a time that may never have happened: empty when zero.
+func optTime(format func(time.Time) string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return format(t)
+}
+
 // device resolves the device a call names: IotId when given (it wins over
 // ProductKey+DeviceName, docs/fidelity.md, apis §2.6), else ProductKey and DeviceName. A
 // device of another account answers as if it did not exist.
@@ -141,9 +149,8 @@ func queryDeviceDetail(st *store.Store, region string) pop.Handler {
 		if e != nil {
 			return nil, e
 		}
-		// The emulator has no device connections, so no device is ever
-		// activated or online, and a never-activated device has empty
-		// activation and online times.
+		// A device that never logged in has empty activation and online
+		// times (docs/fidelity.md, devices §6.2).
 		return pop.Object{{Name: "Data", Value: pop.Object{
 			{Name: "IotId", Value: d.IotID},
 			{Name: "ProductKey", Value: d.ProductKey},
@@ -153,16 +160,16 @@ func queryDeviceDetail(st *store.Store, region string) pop.Handler {
 			{Name: "Nickname", Value: d.Nickname},
 			{Name: "FirmwareVersion", Value: ""},
 			{Name: "Status", Value: d.Status},
-			{Name: "IpAddress", Value: ""},
+			{Name: "IpAddress", Value: d.IPAddress},
 			{Name: "NodeType", Value: p.NodeType},
 			{Name: "Region", Value: region},
 			{Name: "Owner", Value: true},
 			{Name: "GmtCreate", Value: detailTime(d.Created)},
 			{Name: "UtcCreate", Value: utcTime(d.Created)},
-			{Name: "GmtActive", Value: ""},
-			{Name: "UtcActive", Value: ""},
-			{Name: "GmtOnline", Value: ""},
-			{Name: "UtcOnline", Value: ""},
+			{Name: "GmtActive", Value: optTime(detailTime, d.Activated)},
+			{Name: "UtcActive", Value: optTime(utcTime, d.Activated)},
+			{Name: "GmtOnline", Value: optTime(detailTime, d.LastOnline)},
+			{Name: "UtcOnline", Value: optTime(utcTime, d.LastOnline)},
 		}}}, nil
 	}
 }
@@ -323,8 +330,8 @@ func batchQueryDeviceDetail(st *store.Store, region string) pop.Handler {
 				{Name: "Region", Value: region},
 				{Name: "GmtCreate", Value: detailTime(d.Created)},
 				{Name: "UtcCreate", Value: utcTime(d.Created)},
-				{Name: "GmtActive", Value: ""}, // never activated, as in QueryDeviceDetail
-				{Name: "UtcActive", Value: ""},
+				{Name: "GmtActive", Value: optTime(detailTime, d.Activated)},
+				{Name: "UtcActive", Value: optTime(utcTime, d.Activated)},
 			})
 		}
 		return pop.Object{{Name: "Data", Value: pop.Object{{Name: "Data", Value: list}}}}, nil
@@ -332,7 +339,7 @@ func batchQueryDeviceDetail(st *store.Store, region string) pop.Handler {
 }
 
 // deleteDevice deletes one device, freeing its name in the product.
-func deleteDevice(st *store.Store) pop.Handler {
+func deleteDevice(st *store.Store, conns Connections) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
 		d, _, e := findDevice(ctx, st, c)
@@ -347,6 +354,7 @@ func deleteDevice(st *store.Store) pop.Handler {
 		case err != nil:
 			return nil, err
 		}
+		conns.Kick(d.AccessKeyID, d.IotID, "device deleted")
 		return pop.Object{}, nil
 	}
 }

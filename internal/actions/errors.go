@@ -50,4 +50,9 @@ var (
 	ErrQueryProductListAction     = pop.BusinessError("iot.prod.QueryProductListActionError", "Failed to query the product list.")
 	ErrCreateProductFailed        = pop.BusinessError("iot.prod.CreateProductFailed", "Failed to create the product.")
 	ErrDeleteDeviceFailed         = pop.BusinessError("iot.device.DeleteDeviceFailed", "Failed to delete the device.")
+	// The failure codes of the status actions are documented (doc 87387);
+	// their messages are not [INFERRED].
+	ErrEnableDeviceFailed          = pop.BusinessError("iot.device.EnableDeviceFailed", "Failed to enable the device.")
+	ErrDisableDeviceFailed         = pop.BusinessError("iot.device.DisableDeviceFailed", "Failed to disable the device.")
+	ErrQueryDeviceStatisticsFailed = pop.BusinessError("iot.device.QueryDeviceStatisticsFailed", "Failed to query device statistics.")
 )

@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"errors"
 	"math"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
@@ -51,3 +52,5 @@ func pageOffset(page, size int) int {
 	}
 	return (page - 1) * size
 }
+
+func isNotFound(err error) bool { return errors.Is(err, iot.ErrNotFound) }

@@ -29,8 +29,17 @@ import (
 // maxBody bounds an admin request body.
 const maxBody = 1 << 20
 
-// Health reports whether the emulator is ready: nil, or why not.
-type Health func(ctx context.Context) (status string, err error)
+// HealthReport is what the health check answers.
+type HealthReport struct {
+	// Status is "ok", "starting" or "unavailable" (with Err).
+	Status string
+	Err    error
+	// MQTT is the broker's endpoint ("tcp://host:port"), "" when off.
+	MQTT string
+}
+
+// Health reports whether the emulator is ready.
+type Health func(ctx context.Context) HealthReport
 
 // api serves the routes.
 type api struct {
@@ -57,6 +66,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
 	r.Get("/faults/{id}", a.getFault)
 	r.Delete("/faults/{id}", a.deleteFault)
 	r.Get("/requests", a.requests)
+	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
 	r.Delete("/requests", a.clearRequests)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusNotFound, map[string]any{"error": "no admin endpoint " + r.URL.Path})
@@ -98,15 +108,19 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 
 // healthz answers 200 once the store is migrated and fixtures are loaded.
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
-	status, err := a.health(r.Context())
-	switch {
-	case err != nil:
-		JSON(w, http.StatusServiceUnavailable, map[string]any{"status": status, "error": err.Error()})
-	case status != "ok":
-		JSON(w, http.StatusServiceUnavailable, map[string]any{"status": status})
-	default:
-		JSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	h := a.health(r.Context())
+	body := map[string]any{"status": h.Status}
+	if h.MQTT != "" {
+		body["mqtt"] = h.MQTT
 	}
+	status := http.StatusOK
+	if h.Err != nil {
+		body["error"] = h.Err.Error()
+	}
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	JSON(w, status, body)
 }
 
 // JSON writes v as the JSON answer with the status.
@@ -333,10 +347,21 @@ func (a *api) deleteFault(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) requests(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	f := journal.Filter{Action: v.Get("action"), Code: v.Get("code"), AccessKeyID: v.Get("accessKeyId")}
+	f := journal.Filter{Action: v.Get("action"), Code: v.Get("code"), AccessKeyID: v.Get("accessKeyId"), Protocol: v.Get("protocol")}
 	JSON(w, http.StatusOK, map[string]any{"requests": a.p.Requests(f)})
 }
 
 func (a *api) clearRequests(w http.ResponseWriter, r *http.Request) {
 	JSON(w, http.StatusOK, map[string]any{"deleted": a.p.ClearRequests()})
+}
+
+// kick disconnects a device; ?accessKeyId= picks the account when loose
+// accounts share the ProductKey.
+func (a *api) kick(w http.ResponseWriter, r *http.Request) {
+	n, err := a.p.Kick(r.Context(), r.URL.Query().Get("accessKeyId"), chi.URLParam(r, "productKey"), chi.URLParam(r, "deviceName"))
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, map[string]any{"kicked": n})
 }

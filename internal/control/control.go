@@ -61,6 +61,8 @@ type Plane struct {
 	log     *slog.Logger
 	// gateway forgets nonces and refills throttle buckets on a full reset.
 	gateway interface{ Reset() }
+	// devices is the broker, when it is on.
+	devices Devices
 	// looseSeed holds one lock per AccessKeyId, so a loose account is
 	// created once however many first calls race.
 	looseSeed sync.Map
@@ -84,6 +86,39 @@ func New(cfg Config, st *store.Store, w *batch.Worker, bus *events.Bus) *Plane {
 	return &Plane{cfg: cfg, st: st, worker: w, bus: bus, log: cfg.Logger,
 		faults:  faults.NewSet(func(a string) bool { return served[a] }, cfg.DefaultFaultCode),
 		journal: journal.New(cfg.JournalSize)}
+}
+
+// Devices is the device side as the control plane drives it.
+type Devices interface {
+	// Kick ends a device's live connection and reports whether it had one.
+	Kick(accessKeyID, iotID, cause string) bool
+}
+
+// AttachDevices names the broker that Kick drives.
+func (p *Plane) AttachDevices(d Devices) { p.devices = d }
+
+// Kick disconnects the named device (of the given account, or of any
+// account with that ProductKey when accessKeyID is empty) and returns how
+// many connections it ended. iot.ErrNotFound when no such device exists.
+func (p *Plane) Kick(ctx context.Context, accessKeyID, productKey, deviceName string) (int, error) {
+	devs, err := p.st.DevicesByLogin(ctx, productKey, deviceName)
+	if err != nil {
+		return 0, err
+	}
+	n, found := 0, false
+	for _, d := range devs {
+		if accessKeyID != "" && d.AccessKeyID != accessKeyID {
+			continue
+		}
+		found = true
+		if p.devices != nil && p.devices.Kick(d.AccessKeyID, d.IotID, "kicked through the control plane") {
+			n++
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("no device %s/%s: %w", productKey, deviceName, iot.ErrNotFound)
+	}
+	return n, nil
 }
 
 // AttachGateway names the gateway whose nonces and throttle buckets a full
@@ -113,9 +148,20 @@ func (p *Plane) Intercept(ctx context.Context, c *pop.Call) error { return p.fau
 // Record is the gateway's observer: it journals the answered call and
 // publishes it on the bus.
 func (p *Plane) Record(r pop.Record) {
-	p.journal.Add(r)
+	p.Journal(journal.Entry{Time: r.Time, RequestID: r.RequestID, Protocol: journal.RPC, Action: r.Action, AccessKeyID: r.AccessKeyID,
+		Params: r.Params, ParamsOmitted: r.ParamsOmitted, Status: r.Status, Code: r.Code, LatencyMs: r.LatencyMs})
+}
+
+// Journal adds an entry to the journal and publishes it on the bus (kind
+// "request" for RPC calls, "device" for device events).
+func (p *Plane) Journal(e journal.Entry) {
+	p.journal.Add(e)
 	if p.bus != nil {
-		p.bus.Publish(events.Event{Time: r.Time, Kind: events.Request, Data: r})
+		kind := events.Request
+		if e.Protocol == journal.MQTT {
+			kind = events.Device
+		}
+		p.bus.Publish(events.Event{Time: e.Time, Kind: kind, Data: e})
 	}
 }
 

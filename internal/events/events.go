@@ -12,8 +12,11 @@ import (
 
 // Kinds of events.
 const (
-	// Request is an answered RPC call; Data is a pop.Record.
+	// Request is an answered RPC call; Data is a journal.Entry.
 	Request = "request"
+	// Device is a device event (login, logout, publish, …); Data is a
+	// journal.Entry.
+	Device = "device"
 	// Batch is a batch that changed status; Data is an iot.Batch.
 	Batch = "batch"
 	// Reset is a reset of all state or of one account; Data is the

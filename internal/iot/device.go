@@ -19,6 +19,13 @@ type Device struct {
 	ApplyID      int64
 	Created      time.Time
 	Modified     time.Time
+	// Activated is the first accepted login (zero: never activated);
+	// LastOnline the latest, from IPAddress.
+	Activated  time.Time
+	LastOnline time.Time
+	IPAddress  string
+	// StatusChanged is when Status last changed (Created until then).
+	StatusChanged time.Time
 }
 
 // Device statuses, as the RPC API reports them (docs/fidelity.md, devices §6.1).

@@ -1,28 +1,56 @@
-// Package journal keeps the last N answered RPC calls in a ring, for the
-// control plane's request log (GET /_emulator/requests, emutest, the
-// dashboard).
+// Package journal keeps the last N things the emulator was asked to do
+// in a ring: answered RPC calls and device (MQTT) events, for the control
+// plane's request log (GET /_emulator/requests, emutest, the dashboard).
 package journal
 
 import (
 	"sync"
-
-	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"time"
 )
 
-// Entry is one answered call.
-type Entry = pop.Record
+// Protocols of entries.
+const (
+	RPC  = "rpc"
+	MQTT = "mqtt"
+)
+
+// Entry is one answered RPC call or one device event.
+type Entry struct {
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"requestId"`
+	// Protocol is "rpc" or "mqtt".
+	Protocol string `json:"protocol"`
+	// Action is the RPC action, or the device event (login, login refused,
+	// disconnect, subscribe, publish, denied, kick).
+	Action      string `json:"action"`
+	AccessKeyID string `json:"accessKeyId"`
+	// Params are the call's parameters with secrets replaced by "***", or
+	// the event's details (clientId, productKey, deviceName, topic, …).
+	Params map[string]string `json:"params"`
+	// ParamsOmitted counts repeat-list elements left out of Params.
+	ParamsOmitted int `json:"paramsOmitted,omitempty"`
+	// Status is the HTTP status of an RPC answer, or the CONNACK code of a
+	// login.
+	Status int `json:"status"`
+	// Code is the error code of the answer, or the reason of a refused or
+	// ended device session.
+	Code      string  `json:"code"`
+	LatencyMs float64 `json:"latencyMs"`
+}
 
 // Filter selects entries; empty fields match everything.
 type Filter struct {
 	Action      string
 	Code        string
 	AccessKeyID string
+	Protocol    string
 }
 
 func (f Filter) match(e *Entry) bool {
 	return (f.Action == "" || f.Action == e.Action) &&
 		(f.Code == "" || f.Code == e.Code) &&
-		(f.AccessKeyID == "" || f.AccessKeyID == e.AccessKeyID)
+		(f.AccessKeyID == "" || f.AccessKeyID == e.AccessKeyID) &&
+		(f.Protocol == "" || f.Protocol == e.Protocol)
 }
 
 // Journal keeps the last size entries. It is safe for concurrent use.

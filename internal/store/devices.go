@@ -5,17 +5,31 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
 
-const deviceCols = `access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, COALESCE(apply_id,0), created_ms, modified_ms`
+const deviceCols = `access_key_id, product_key, device_name, device_secret, device_id, iot_id, nickname, status, COALESCE(apply_id,0), created_ms, modified_ms,
+	active_ms, online_ms, ip_address, status_ms`
 
 func scanDevice(sc interface{ Scan(...any) error }) (iot.Device, error) {
 	var d iot.Device
-	var c, m int64
-	err := sc.Scan(&d.AccessKeyID, &d.ProductKey, &d.DeviceName, &d.DeviceSecret, &d.DeviceID, &d.IotID, &d.Nickname, &d.Status, &d.ApplyID, &c, &m)
+	var c, m, status int64
+	var active, online sql.NullInt64
+	err := sc.Scan(&d.AccessKeyID, &d.ProductKey, &d.DeviceName, &d.DeviceSecret, &d.DeviceID, &d.IotID, &d.Nickname, &d.Status, &d.ApplyID, &c, &m,
+		&active, &online, &d.IPAddress, &status)
 	d.Created, d.Modified = msTime(c), msTime(m)
+	if active.Valid {
+		d.Activated = msTime(active.Int64)
+	}
+	if online.Valid {
+		d.LastOnline = msTime(online.Int64)
+	}
+	d.StatusChanged = d.Created
+	if status != 0 {
+		d.StatusChanged = msTime(status)
+	}
 	return d, err
 }
 
@@ -152,4 +166,81 @@ func (s *Store) DeleteDevice(ctx context.Context, accessKeyID, iotID string) err
 		return err
 	}
 	return affected(res)
+}
+
+// DevicesByLogin returns the devices, of any account, with this
+// ProductKey and DeviceName: a device logs in by those alone, and
+// loose-auth accounts may share a ProductKey.
+func (s *Store) DevicesByLogin(ctx context.Context, productKey, deviceName string) ([]iot.Device, error) {
+	return collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE product_key=? AND device_name=? ORDER BY seq`, productKey, deviceName))
+}
+
+// ApplyDeviceEvent moves a device through the status machine
+// (iot.NextStatus) in one transaction and returns it as stored. A login
+// (iot.Connect) activates a device once, stamps its online time and IP;
+// a refused transition is iot.ErrState with the device unchanged.
+func (s *Store) ApplyDeviceEvent(ctx context.Context, accessKeyID, iotID string, ev iot.DeviceEvent, ip string) (iot.Device, error) {
+	var d iot.Device
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND iot_id=?`, accessKeyID, iotID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return iot.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		next, err := iot.NextStatus(d.Status, !d.Activated.IsZero(), ev)
+		if err != nil {
+			return err
+		}
+		now := msTime(s.nowMS())
+		if ev == iot.Connect {
+			if d.Activated.IsZero() {
+				d.Activated = now
+			}
+			d.LastOnline, d.IPAddress = now, ip
+		}
+		if next != d.Status {
+			d.Status, d.StatusChanged = next, now
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE devices SET status=?, active_ms=?, online_ms=?, ip_address=?, status_ms=? WHERE access_key_id=? AND iot_id=?`,
+			d.Status, nullMS(d.Activated), nullMS(d.LastOnline), d.IPAddress, d.StatusChanged.UnixMilli(), accessKeyID, iotID)
+		return err
+	})
+	return d, err
+}
+
+// OfflineAll marks every ONLINE device OFFLINE: no connection outlives the
+// process, so after a restart no device is online until it logs in again.
+func (s *Store) OfflineAll(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE devices SET status='OFFLINE', status_ms=? WHERE status='ONLINE'`, s.nowMS())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// DeviceCounts are QueryDeviceStatistics' numbers.
+type DeviceCounts struct {
+	Devices, Active, Online int
+}
+
+// CountDevices counts an account's devices in one instance, of one
+// product when productKey is not empty: all, ever activated, online now.
+func (s *Store) CountDevices(ctx context.Context, accessKeyID, instanceID, productKey string) (DeviceCounts, error) {
+	var c DeviceCounts
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(d.active_ms IS NOT NULL),0), COALESCE(SUM(d.status='ONLINE'),0)
+		FROM devices d JOIN products p ON p.access_key_id=d.access_key_id AND p.product_key=d.product_key
+		WHERE d.access_key_id=? AND p.instance_id=? AND (?='' OR d.product_key=?)`,
+		accessKeyID, instanceID, productKey, productKey).Scan(&c.Devices, &c.Active, &c.Online)
+	return c, err
+}
+
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
 }

@@ -1,0 +1,261 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/signature"
+)
+
+// refusal is why a login is refused, with the CONNACK code each protocol
+// version gets (docs/fidelity.md, devices §5): this table is the one
+// place that decides them.
+type refusal struct {
+	reason string
+	v3     byte
+	v5     packets.Code
+}
+
+var (
+	refuseSecret    = refusal{"wrong password", 5, packets.ErrNotAuthorized}
+	refuseUnknown   = refusal{"unknown device", 5, packets.ErrNotAuthorized}
+	refuseDisabled  = refusal{"device disabled", 5, packets.ErrBanned}
+	refuseUsername  = refusal{"malformed username or empty password", 4, packets.ErrBadUsernameOrPassword}
+	refuseClientID  = refusal{"malformed client identifier", 2, packets.ErrClientIdentifierNotValid}
+	refuseKeepalive = refusal{"keepalive outside 30-1200 s", 3, packets.ErrServerUnavailable}
+	refuseStore     = refusal{"store unavailable", 3, packets.ErrServerUnavailable}
+)
+
+// hook is the broker's mochi hook.
+type hook struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "iot-emulator" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnDisconnect,
+		mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublished,
+	}, []byte{b})
+}
+
+// OnConnect authenticates the device. A refusal is answered here with
+// its own CONNACK code (mochi's would always be "bad username or
+// password"), and the error ends the connection.
+func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	b := h.b
+	sess := &session{clientID: pk.Connect.ClientIdentifier, ip: remoteIP(cl.Net.Remote)}
+	dev, why := b.authenticate(pk, sess)
+	if why != nil {
+		b.journal(sess, "login refused", int(why.v3), why.reason, nil)
+		code := packets.Code{Code: why.v3, Reason: why.reason}
+		if cl.Properties.ProtocolVersion == 5 {
+			code = why.v5
+		}
+		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ReasonCode: code.Code,
+			Properties: packets.Properties{ReasonString: why.reason}})
+		return errLoginRefused
+	}
+	sess.dev = dev
+	b.mu.Lock()
+	b.sessions[cl] = sess
+	b.mu.Unlock()
+	return nil
+}
+
+var errLoginRefused = errors.New("login refused")
+
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	h.b.mu.Lock()
+	defer h.b.mu.Unlock()
+	_, ok := h.b.sessions[cl]
+	return ok
+}
+
+// OnSessionEstablish runs before the CONNACK goes out, so a client that
+// queries the RPC API right after its connect returns sees itself ONLINE.
+// A newer login of the same device takes over the older one.
+func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	if sess == nil {
+		b.mu.Unlock()
+		return
+	}
+	key := deviceKey(sess.dev.AccessKeyID, sess.dev.IotID)
+	old := b.current[key]
+	var oldSess *session
+	if old != nil && old != cl {
+		oldSess = b.sessions[old]
+		if oldSess != nil {
+			oldSess.replaced, oldSess.cause = true, "taken over by a new login"
+		}
+	}
+	b.current[key] = cl
+	b.mu.Unlock()
+	if old != nil && old != cl {
+		if oldSess != nil {
+			b.journal(oldSess, "disconnect", 0, "taken over by a new login", nil)
+		}
+		b.disconnect(old, packets.ErrSessionTakenOver)
+	}
+	b.setStatus(sess.dev, iot.Connect, sess.ip)
+	b.journal(sess, "login", 0, "", map[string]string{"protocolVersion": itoa(int(cl.Properties.ProtocolVersion))})
+}
+
+// OnDisconnect puts the device offline, unless a newer login, a kick or a
+// disable already decided its status.
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	delete(b.sessions, cl)
+	if sess != nil && !sess.replaced {
+		key := deviceKey(sess.dev.AccessKeyID, sess.dev.IotID)
+		if b.current[key] == cl {
+			delete(b.current, key)
+		}
+	}
+	b.mu.Unlock()
+	if sess == nil || sess.replaced {
+		return
+	}
+	cause := "disconnect"
+	if err != nil && !errors.Is(err, packets.CodeDisconnect) {
+		cause = err.Error()
+	}
+	b.setStatus(sess.dev, iot.Disconnect, "")
+	b.journal(sess, "disconnect", 0, cause, nil)
+}
+
+// OnACLCheck confines a device to its own topics; a refusal is journalled.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	b.mu.Unlock()
+	if sess == nil {
+		return false
+	}
+	if Allowed(sess.dev.ProductKey, sess.dev.DeviceName, topic, write) {
+		return true
+	}
+	op := "subscribe"
+	if write {
+		op = "publish"
+	}
+	b.journal(sess, "denied", 0, "topic of another device", map[string]string{"topic": topic, "operation": op})
+	return false
+}
+
+func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	b.mu.Unlock()
+	if sess == nil {
+		return
+	}
+	for i, f := range pk.Filters {
+		if i < len(reasonCodes) && reasonCodes[i] < 0x80 {
+			b.journal(sess, "subscribe", 0, "", map[string]string{"topic": f.Filter})
+		}
+	}
+}
+
+func (h *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
+	if cl.Net.Inline {
+		return
+	}
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	b.mu.Unlock()
+	if sess == nil {
+		return
+	}
+	b.journal(sess, "publish", 0, "", map[string]string{"topic": pk.TopicName, "size": itoa(len(pk.Payload)), "qos": itoa(int(pk.FixedHeader.Qos))})
+}
+
+// authenticate checks a CONNECT's credentials and returns the device, or
+// why not. The session's fields are filled as far as they are known, for
+// the journal.
+func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *refusal) {
+	if b.cfg.KeepaliveCheck && (pk.Connect.Keepalive < MinKeepalive || pk.Connect.Keepalive > MaxKeepalive) {
+		return iot.Device{}, &refuseKeepalive
+	}
+	login, err := signature.ParseDeviceLogin(pk.Connect.ClientIdentifier, string(pk.Connect.Username))
+	switch {
+	case errors.Is(err, signature.ErrDeviceUsername) || (err == nil && len(pk.Connect.Password) == 0):
+		return iot.Device{}, &refuseUsername
+	case err != nil:
+		return iot.Device{}, &refuseClientID
+	}
+	sess.clientID = login.ClientID
+	sess.dev.ProductKey, sess.dev.DeviceName = login.ProductKey, login.DeviceName
+	candidates, err := b.st.DevicesByLogin(context.Background(), login.ProductKey, login.DeviceName)
+	if err != nil {
+		b.log.Error("device login", "productKey", login.ProductKey, "deviceName", login.DeviceName, "err", err)
+		return iot.Device{}, &refuseStore
+	}
+	if len(candidates) == 0 {
+		return iot.Device{}, &refuseUnknown
+	}
+	ts, withTS := login.Timestamp()
+	got := string(pk.Connect.Password)
+	for _, d := range candidates {
+		want := signature.DevicePassword(login.SignMethod, d.DeviceSecret, login.ClientID, login.DeviceName, login.ProductKey, ts, withTS)
+		if !signature.VerifyDevicePassword(want, got) {
+			continue
+		}
+		sess.dev = d
+		if d.Status == iot.DeviceDisabled {
+			return d, &refuseDisabled
+		}
+		return d, nil
+	}
+	sess.dev.AccessKeyID = candidates[0].AccessKeyID
+	return iot.Device{}, &refuseSecret
+}
+
+// Allowed reports whether a device may publish (write) or subscribe to a
+// topic (docs/fidelity.md, devices §7): its own /sys, user, shadow and ext
+// topics, and to subscribe, its product's broadcasts.
+func Allowed(productKey, deviceName, topic string, write bool) bool {
+	id := "/" + productKey + "/" + deviceName + "/"
+	if strings.HasPrefix(topic, "/sys"+id) || strings.HasPrefix(topic, id+"user/") {
+		return true
+	}
+	// Ext RRPC topics carry the device's own topic after the message id.
+	if strings.HasPrefix(topic, "/ext/rrpc/") && strings.Contains(topic, id) {
+		return true
+	}
+	switch topic {
+	case "/shadow/update/" + productKey + "/" + deviceName, "/shadow/get/" + productKey + "/" + deviceName,
+		"/ext/register", "/ext/regnwl", "/ext/session/" + productKey + "/" + deviceName + "/combine/login":
+		return true
+	}
+	if !write && strings.HasPrefix(topic, "/broadcast/"+productKey+"/") {
+		return true
+	}
+	return false
+}
+
+// remoteIP is the host part of a remote address.
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
