@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -53,7 +54,7 @@ type Broker struct {
 	srv *mqtt.Server
 	log *slog.Logger
 	tcp *listeners.TCP
-	ws  *listeners.Websocket
+	ws  *wsListener
 
 	mu sync.Mutex
 	// sessions holds the device behind each logged-in client, from its
@@ -107,11 +108,15 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 		}
 	}
 	if cfg.WSAddr != "" {
-		b.ws = listeners.NewWebsocket(listeners.Config{ID: "ws", Address: cfg.WSAddr})
-		if err := b.srv.AddListener(b.ws); err != nil {
+		ws, err := newWSListener(cfg.WSAddr)
+		if err == nil {
+			err = b.srv.AddListener(ws)
+		}
+		if err != nil {
 			b.srv.Close()
 			return nil, listenErr("--mqtt-ws-addr", cfg.WSAddr, err)
 		}
+		b.ws = ws
 	}
 	if err := b.srv.Serve(); err != nil {
 		b.srv.Close()
@@ -141,6 +146,29 @@ func (b *Broker) WSAddr() string {
 		return ""
 	}
 	return b.ws.Address()
+}
+
+// KickAccount disconnects every device of an account, or of all accounts
+// for "" (a reset wiped or reloaded them); their sessions end without a
+// status change, since their rows are gone or fresh.
+func (b *Broker) KickAccount(accessKeyID, cause string) int {
+	b.mu.Lock()
+	var clients []*mqtt.Client
+	for key, cl := range b.current {
+		if accessKeyID != "" && !strings.HasPrefix(key, accessKeyID+"\x00") {
+			continue
+		}
+		if s := b.sessions[cl]; s != nil {
+			s.replaced, s.cause = true, cause
+		}
+		clients = append(clients, cl)
+		delete(b.current, key)
+	}
+	b.mu.Unlock()
+	for _, cl := range clients {
+		b.disconnect(cl, packets.ErrAdministrativeAction)
+	}
+	return len(clients)
 }
 
 // Close stops the listeners and disconnects every client.

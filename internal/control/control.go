@@ -92,6 +92,8 @@ func New(cfg Config, st *store.Store, w *batch.Worker, bus *events.Bus) *Plane {
 type Devices interface {
 	// Kick ends a device's live connection and reports whether it had one.
 	Kick(accessKeyID, iotID, cause string) bool
+	// KickAccount ends every device connection of an account ("" all).
+	KickAccount(accessKeyID, cause string) int
 }
 
 // AttachDevices names the broker that Kick drives.

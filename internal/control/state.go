@@ -41,6 +41,9 @@ func (p *Plane) Reset(ctx context.Context, accessKeyID string) error {
 		if p.gateway != nil {
 			p.gateway.Reset()
 		}
+		if p.devices != nil {
+			p.devices.KickAccount("", "the emulator was reset")
+		}
 		p.faults.Clear()
 		p.journal.Clear()
 		p.worker.Wake()
@@ -71,6 +74,9 @@ func (p *Plane) Reset(ctx context.Context, accessKeyID string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if p.devices != nil {
+		p.devices.KickAccount(accessKeyID, "the account was reset")
 	}
 	p.worker.Wake()
 	p.log.Info("reset", "accessKeyId", accessKeyID)
