@@ -167,11 +167,9 @@ func (c Config) Validate() error {
 		return errors.New("--timestamp-window must be positive")
 	case c.DeviceQuota < 0:
 		return errors.New("--device-quota must not be negative")
-	case c.Region == "":
-		return errors.New("--region must not be empty")
 	case strings.ContainsAny(c.DB, "?#"):
 		// The driver reads them as the start of DSN parameters.
-		return fmt.Errorf("--db %s: '?' and '#' are not supported in file names", c.DB)
+		return fmt.Errorf("--db %s: database path %q: '?' and '#' are not supported in file names", c.DB, c.DB)
 	}
 	if err := c.Progression.Validate(); err != nil {
 		return fmt.Errorf("--batch-progression: %w", err)
@@ -213,6 +211,30 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// A Config built by hand (emutest.WithConfig) may leave these zero;
+	// zero means the documented default, as it always has.
+	def := DefaultConfig()
+	if cfg.Auth == "" {
+		cfg.Auth = def.Auth
+	}
+	if cfg.ThrottleStatus == 0 {
+		cfg.ThrottleStatus = def.ThrottleStatus
+	}
+	if cfg.BusinessErrorStatus == 0 {
+		cfg.BusinessErrorStatus = def.BusinessErrorStatus
+	}
+	if cfg.TimestampWindow == 0 {
+		cfg.TimestampWindow = def.TimestampWindow
+	}
+	if cfg.QPSScale == 0 {
+		cfg.QPSScale = def.QPSScale
+	}
+	if cfg.Region == "" {
+		cfg.Region = def.Region
+	}
+	if cfg.Progression.Mode == "" {
+		cfg.Progression = def.Progression
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -257,7 +279,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	table := actions.Table(deps)
 	s.gateway = pop.New(pop.Config{
-		Product: actions.Product, Version: actions.Version, DefaultHost: "iot." + cfg.Region + ".aliyuncs.com",
+		Product: actions.Product, Version: actions.Version, DefaultHost: "iot.cn-shanghai.aliyuncs.com",
 		Actions: table, Credentials: s.Credential, VerifySignatures: cfg.Auth == AuthStrict,
 		Throttle: cfg.Throttle, QPS: cfg.QPS, QPSScale: cfg.QPSScale, ThrottleStatus: cfg.ThrottleStatus,
 		BusinessErrorStatus: cfg.BusinessErrorStatus, TimestampWindow: cfg.TimestampWindow,

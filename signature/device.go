@@ -62,7 +62,9 @@ func ParseDeviceLogin(clientIdentifier, username string) (DeviceLogin, error) {
 	if first < 0 || last == first {
 		return l, ErrDeviceClientID
 	}
-	l.ClientID = clientIdentifier[:first]
+	// An old Node SDK puts a newline and spaces before the id and hashes it
+	// without them.
+	l.ClientID = strings.TrimSpace(clientIdentifier[:first])
 	l.Params = map[string]string{}
 	for _, item := range strings.Split(clientIdentifier[first+1:last], ",") {
 		item = strings.TrimSpace(item)

@@ -46,7 +46,7 @@ func TestParseDeviceLogin(t *testing.T) {
 	}{
 		{"the C SDK's identifier", "pk.dn|timestamp=2524608000000,_v=sdk-c-3.0.1,securemode=3,signmethod=hmacsha256,lan=C,gw=0,ext=0|", "dn&pk", "pk.dn", "hmacsha256", "2524608000000", true},
 		{"the Link SDK's trailing comma", "pk.dn|timestamp=2524608000000,_ss=1,securemode=2,signmethod=hmacsha256,ext=3,|", "dn&pk", "pk.dn", "hmacsha256", "2524608000000", true},
-		{"the old Node SDK's newlines and spaces", "pk&dn|securemode=3,\n        signmethod=hmacsha1,\n        timestamp=1556|", "dn&pk", "pk&dn", "hmacsha1", "1556", true},
+		{"the old Node SDK's newlines and spaces", "\n        pk&dn|securemode=3,\n        signmethod=hmacsha1,\n        timestamp=1556|\n      ", "dn&pk", "pk&dn", "hmacsha1", "1556", true},
 		{"a browser's '|' inside a value", "pk&dn|securemode=3,signmethod=hmacsha1,lan=JS|Broswer ,_v=1.2.8|", "dn&pk", "pk&dn", "hmacsha1", "", false},
 		{"a firmware identifier without timestamp", "abc|securemode=3,signmethod=hmacsha1|", "dn&pk", "abc", "hmacsha1", "", false},
 		{"no sign method is hmacmd5, and keys match in any case", "abc|securemode=3,SignMethod=HmacMD5|", "dn&pk", "abc", "hmacmd5", "", false},

@@ -100,7 +100,7 @@ func (o onOff) Set(s string) error {
 	case "off", "false", "0", "no":
 		*o.v = false
 	default:
-		return fmt.Errorf("want on or off, got %q", s)
+		return errors.New("want on or off")
 	}
 	return nil
 }

@@ -56,6 +56,10 @@ func findDevice(ctx context.Context, st *store.Store, c *pop.Call) (iot.Device, 
 			return d, iot.Product{}, err
 		}
 		p, err := st.Product(ctx, c.AccessKeyID, d.ProductKey)
+		if errors.Is(err, iot.ErrNotFound) {
+			// Its product was deleted, with it, since the device was read.
+			return d, p, ErrNotExistedDevice
+		}
 		if err != nil {
 			return d, p, err
 		}

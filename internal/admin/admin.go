@@ -80,6 +80,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
 // refusal on every other path.
 func Off(r chi.Router, health Health, log *slog.Logger) {
 	a := &api{health: health, log: log}
+	r.Use(a.recoverer)
 	r.Get("/health", a.healthz)
 	r.Head("/health", a.healthz)
 	off := func(w http.ResponseWriter, r *http.Request) {

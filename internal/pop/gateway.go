@@ -143,10 +143,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.record(c, status, e)
 }
 
-// handle decodes and admits the call and runs its handler. A panic below
-// it is answered InternalError in the call's format and logged with its
-// stack; the handler wrote nothing yet, so the answer is whole.
+// handle decodes and admits the call and runs its handler. A panic
+// anywhere below it is answered InternalError in the call's format (XML
+// until the call says otherwise) and logged with its stack; nothing was
+// written yet, so the answer is whole.
 func (g *Gateway) handle(r *http.Request, c *Call) (body Object, e *Error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			g.log.Error("panic", "requestId", c.RequestID, "action", c.Action, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			body, e = nil, ErrInternal
+		}
+	}()
 	if e := decode(r, c); e != nil {
 		return nil, e
 	}
@@ -160,15 +170,6 @@ func (g *Gateway) handle(r *http.Request, c *Call) (body Object, e *Error) {
 	if e != nil {
 		return nil, e
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			g.log.Error("panic", "requestId", c.RequestID, "action", c.Action, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			body, e = nil, ErrInternal
-		}
-	}()
 	if g.cfg.Intercept != nil {
 		if err := g.cfg.Intercept(r.Context(), c); err != nil {
 			return nil, g.wireError(c, a, err)
@@ -187,6 +188,11 @@ func (g *Gateway) wireError(c *Call, a *Action, err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if c.Context().Err() != nil {
+		// The client went away; its work stopped, and nobody reads the answer.
+		g.log.Info("client left", "requestId", c.RequestID, "action", c.Action, "err", err)
+		return ErrServiceUnavailable
 	}
 	g.log.Error("action failed", "requestId", c.RequestID, "action", c.Action, "accessKeyId", c.AccessKeyID, "err", err)
 	if a.Internal != nil {

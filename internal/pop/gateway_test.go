@@ -51,6 +51,9 @@ func toyProduct(t *testing.T) (*httptest.Server, *syncBuffer, func() []pop.Recor
 		Product: "Toy", Version: "2020-01-01", DefaultHost: "toy.example",
 		VerifySignatures: true,
 		Credentials: func(_ context.Context, ak string) (pop.Credential, error) {
+			if ak == "panicKey" {
+				panic("credentials exploded")
+			}
 			if ak != "toyKey" {
 				return pop.Credential{}, pop.ErrAccessKeyNotFound
 			}
@@ -133,6 +136,12 @@ func TestGatewayServesAnyProduct(t *testing.T) {
 		assert.Equal(t, "InternalError", last.Code)
 		assert.Contains(t, logs.String(), "panic=boom")
 		assert.Contains(t, logs.String(), "runtime/debug.Stack")
+	})
+	t.Run("a panic before the handler, in the product's credentials, is answered InternalError too", func(t *testing.T) {
+		status, body := call(t, srv, "panicKey", map[string]string{"Action": "Echo", "Word": "hi", "Format": "JSON"})
+		assert.Equal(t, http.StatusInternalServerError, status)
+		assert.Contains(t, body, `"Code":"InternalError"`)
+		assert.Contains(t, logs.String(), "credentials exploded")
 	})
 	t.Run("an unexpected handler error is logged once with the request id and answered with the action's Internal error", func(t *testing.T) {
 		status, body := call(t, srv, "toyKey", map[string]string{"Action": "Broken", "Format": "JSON"})
