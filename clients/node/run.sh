@@ -57,6 +57,9 @@ if [ -z "$url" ]; then
 fi
 echo "emulator at $url"
 export IOT_EMULATOR_URL="$url"
+mqtt="$(sed -n 's/^mqtt: \(tcp:\/\/[^ ]*\)$/\1/p' "$work/stdout" | head -n 1)"
+echo "broker at $mqtt"
+export IOT_EMULATOR_MQTT="$mqtt"
 
 echo "== npm ci"
 (cd "$here" && npm ci --no-audit --no-fund)
