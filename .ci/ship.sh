@@ -72,6 +72,15 @@ IOT_ENDPOINT="http://$addr" node examples/node/index.js
 echo "-- examples/node/tea.js (@alicloud/iot20180120, ACS3 signatures)"
 IOT_ENDPOINT="http://$addr" node examples/node/tea.js
 
+mqtt=$(sed -n 's|^mqtt: tcp://||p' "$work/emulator.out" | head -n1)
+echo "-- examples/device (Paho, the official Go SDK) against the broker at $mqtt"
+go build -o "$work/example-device" ./examples/device
+IOT_ENDPOINT="$addr" IOT_MQTT="$mqtt" "$work/example-device"
+
+echo "-- examples/node/device.js (alibabacloud-iot-device-sdk) and mqttjs.js (MQTT.js)"
+IOT_ENDPOINT="http://$addr" IOT_MQTT="mqtt://$mqtt" node examples/node/device.js
+IOT_ENDPOINT="http://$addr" IOT_MQTT="mqtt://$mqtt" node examples/node/mqttjs.js
+
 echo "-- SIGTERM: graceful stop, exit status 0"
 kill -TERM "$pid"
 status=0
