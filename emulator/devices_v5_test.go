@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/emutest"
+	"github.com/iot-emulator/iot-emulator/fixtures"
 	"github.com/iot-emulator/iot-emulator/signature"
 )
 
@@ -114,5 +116,61 @@ func TestDeviceTransports(t *testing.T) {
 		assert.Empty(t, srv.MQTTAddr())
 		_, err := srv.DialDevice(srv.ProductKey(), "light01", "x")
 		assert.True(t, err != nil && strings.Contains(err.Error(), "off"))
+	})
+}
+
+func TestDynamicRegistration(t *testing.T) {
+	f := fixtures.Default()
+	f.Accounts[0].Products = append(f.Accounts[0].Products,
+		fixtures.Product{ProductKey: "a1DynReg0001", ProductName: "dynamic_product", ProductSecret: "dynProductSecret1", DynamicRegistration: true,
+			Devices: []fixtures.Device{{DeviceName: "dyn-device-1"}, {DeviceName: "dyn-device-2"}}},
+		fixtures.Product{ProductKey: "a1NoDynReg01", ProductName: "static_product", ProductSecret: "staticSecret0001",
+			Devices: []fixtures.Device{{DeviceName: "static-dev-1"}}})
+	srv := emutest.New(t, emutest.WithFixture(f))
+	registerLogin := func(pk, dn, productSecret string) (paho.Client, <-chan paho.Message, error) {
+		random := "8Ygb7ULYh53B6OA"
+		id := dn + "." + pk + "|securemode=2,authType=register,random=" + random + ",signmethod=hmacsha256|"
+		pass := signature.RegisterPassword("hmacsha256", productSecret, dn, pk, random)
+		got := make(chan paho.Message, 1)
+		opts := paho.NewClientOptions().AddBroker("tcp://" + srv.MQTTAddr()).SetClientID(id).SetUsername(dn + "&" + pk).SetPassword(pass).
+			SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
+			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m })
+		c := paho.NewClient(opts)
+		tok := c.Connect()
+		require.True(t, tok.WaitTimeout(10*time.Second))
+		return c, got, tok.Error()
+	}
+	t.Run("a pre-registered device gets its DeviceSecret on /ext/register without subscribing, and logs in with it", func(t *testing.T) {
+		c, got, err := registerLogin("a1DynReg0001", "dyn-device-1", "dynProductSecret1")
+		require.NoError(t, err)
+		var m paho.Message
+		select {
+		case m = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no /ext/register message")
+		}
+		c.Disconnect(0)
+		assert.Equal(t, "/ext/register", m.Topic())
+		var reg struct{ ProductKey, DeviceName, DeviceSecret string }
+		require.NoError(t, json.Unmarshal(m.Payload(), &reg))
+		assert.Equal(t, "dyn-device-1", reg.DeviceName)
+		assert.Len(t, reg.DeviceSecret, 32)
+		assert.Equal(t, "UNACTIVE", deviceStatus(t, srv, "a1DynReg0001", "dyn-device-1"), "registering is not a login")
+		dev := srv.ConnectDevice("a1DynReg0001", "dyn-device-1", reg.DeviceSecret)
+		assert.Equal(t, "ONLINE", deviceStatus(t, srv, "a1DynReg0001", "dyn-device-1"))
+		dev.Close()
+	})
+	t.Run("an activated device cannot register again", func(t *testing.T) {
+		_, _, err := registerLogin("a1DynReg0001", "dyn-device-1", "dynProductSecret1")
+		require.Error(t, err)
+	})
+	t.Run("a wrong ProductSecret is refused", func(t *testing.T) {
+		_, _, err := registerLogin("a1DynReg0001", "dyn-device-2", "wrongSecret")
+		require.Error(t, err)
+		assert.Contains(t, strings.ToLower(err.Error()), "not authorized")
+	})
+	t.Run("a product without dynamic registration refuses it", func(t *testing.T) {
+		_, _, err := registerLogin("a1NoDynReg01", "static-dev-1", "staticSecret0001")
+		require.Error(t, err)
 	})
 }

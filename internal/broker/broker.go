@@ -74,6 +74,9 @@ type session struct {
 	// disable ended this one; its disconnect then changes no status.
 	replaced bool
 	cause    string
+	// register marks a dynamic-registration session: it fetches the
+	// DeviceSecret and changes no status.
+	register bool
 }
 
 func deviceKey(accessKeyID, iotID string) string { return accessKeyID + "\x00" + iotID }

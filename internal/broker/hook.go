@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"strings"
@@ -31,6 +32,8 @@ var (
 	refuseClientID  = refusal{"malformed client identifier", 2, packets.ErrClientIdentifierNotValid}
 	refuseKeepalive = refusal{"keepalive outside 30-1200 s", 3, packets.ErrServerUnavailable}
 	refuseStore     = refusal{"store unavailable", 3, packets.ErrServerUnavailable}
+	refuseNoDynamic = refusal{"dynamic registration is not enabled for the product", 5, packets.ErrNotAuthorized}
+	refuseActivated = refusal{"device already activated: dynamic registration needs a device that never logged in", 5, packets.ErrNotAuthorized}
 )
 
 // hook is the broker's mochi hook.
@@ -44,7 +47,7 @@ func (h *hook) ID() string { return "iot-emulator" }
 func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnDisconnect,
-		mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublished,
+		mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublished,
 	}, []byte{b})
 }
 
@@ -92,6 +95,10 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 		b.mu.Unlock()
 		return
 	}
+	if sess.register {
+		b.mu.Unlock()
+		return
+	}
 	key := deviceKey(sess.dev.AccessKeyID, sess.dev.IotID)
 	old := b.current[key]
 	var oldSess *session
@@ -113,6 +120,28 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	b.journal(sess, "login", 0, "", map[string]string{"protocolVersion": itoa(int(cl.Properties.ProtocolVersion))})
 }
 
+// OnSessionEstablished answers a dynamic registration, after its CONNACK:
+// the device gets a new DeviceSecret on /ext/register without having to
+// subscribe (docs/fidelity.md, devices §4.1).
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	b := h.b
+	b.mu.Lock()
+	sess := b.sessions[cl]
+	b.mu.Unlock()
+	if sess == nil || !sess.register {
+		return
+	}
+	d, err := b.st.RenewDeviceSecret(context.Background(), sess.dev.AccessKeyID, sess.dev.IotID)
+	if err != nil {
+		b.log.Error("dynamic registration", "productKey", sess.dev.ProductKey, "deviceName", sess.dev.DeviceName, "err", err)
+		cl.Stop(err)
+		return
+	}
+	payload, _ := json.Marshal(map[string]string{"productKey": d.ProductKey, "deviceName": d.DeviceName, "deviceSecret": d.DeviceSecret})
+	_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "/ext/register", Payload: payload})
+	b.journal(sess, "register", 0, "", map[string]string{"topic": "/ext/register"})
+}
+
 // OnDisconnect puts the device offline, unless a newer login, a kick or a
 // disable already decided its status.
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
@@ -128,6 +157,10 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	}
 	b.mu.Unlock()
 	if sess == nil || sess.replaced {
+		return
+	}
+	if sess.register {
+		b.journal(sess, "disconnect", 0, "dynamic registration done", nil)
 		return
 	}
 	cause := "disconnect"
@@ -191,15 +224,19 @@ func (h *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 // why not. The session's fields are filled as far as they are known, for
 // the journal.
 func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *refusal) {
-	if b.cfg.KeepaliveCheck && (pk.Connect.Keepalive < MinKeepalive || pk.Connect.Keepalive > MaxKeepalive) {
-		return iot.Device{}, &refuseKeepalive
-	}
 	login, err := signature.ParseDeviceLogin(pk.Connect.ClientIdentifier, string(pk.Connect.Username))
 	switch {
 	case errors.Is(err, signature.ErrDeviceUsername) || (err == nil && len(pk.Connect.Password) == 0):
 		return iot.Device{}, &refuseUsername
 	case err != nil:
 		return iot.Device{}, &refuseClientID
+	}
+	if strings.EqualFold(login.Params["authtype"], "register") {
+		// Keep Alive is not checked during dynamic registration.
+		return b.register(login, string(pk.Connect.Password), sess)
+	}
+	if b.cfg.KeepaliveCheck && (pk.Connect.Keepalive < MinKeepalive || pk.Connect.Keepalive > MaxKeepalive) {
+		return iot.Device{}, &refuseKeepalive
 	}
 	sess.clientID = login.ClientID
 	sess.dev.ProductKey, sess.dev.DeviceName = login.ProductKey, login.DeviceName
@@ -226,6 +263,45 @@ func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *re
 	}
 	sess.dev.AccessKeyID = candidates[0].AccessKeyID
 	return iot.Device{}, &refuseSecret
+}
+
+// register authenticates a dynamic registration (authType=register): the
+// password is keyed by the ProductSecret, the product must allow it, and
+// the device must exist and never have logged in.
+func (b *Broker) register(login signature.DeviceLogin, password string, sess *session) (iot.Device, *refusal) {
+	sess.clientID, sess.register = login.ClientID, true
+	sess.dev.ProductKey, sess.dev.DeviceName = login.ProductKey, login.DeviceName
+	ctx := context.Background()
+	candidates, err := b.st.DevicesByLogin(ctx, login.ProductKey, login.DeviceName)
+	if err != nil {
+		b.log.Error("dynamic registration", "productKey", login.ProductKey, "deviceName", login.DeviceName, "err", err)
+		return iot.Device{}, &refuseStore
+	}
+	if len(candidates) == 0 {
+		return iot.Device{}, &refuseUnknown
+	}
+	why := &refuseSecret
+	for _, d := range candidates {
+		p, err := b.st.Product(ctx, d.AccessKeyID, d.ProductKey)
+		if err != nil {
+			continue
+		}
+		want := signature.RegisterPassword(login.SignMethod, p.ProductSecret, login.DeviceName, login.ProductKey, login.Params["random"])
+		if !signature.VerifyDevicePassword(want, password) {
+			continue
+		}
+		sess.dev = d
+		switch {
+		case !p.DynamicRegister:
+			return d, &refuseNoDynamic
+		case !d.Activated.IsZero():
+			return d, &refuseActivated
+		case d.Status == iot.DeviceDisabled:
+			return d, &refuseDisabled
+		}
+		return d, nil
+	}
+	return iot.Device{}, why
 }
 
 // Allowed reports whether a device may publish (write) or subscribe to a

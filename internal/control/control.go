@@ -250,7 +250,7 @@ func AccountSeed(a fixtures.Account, accessKeyID, secret string) iot.Seed {
 		sd.Products = append(sd.Products, iot.Product{InstanceID: p.IotInstanceID, ProductKey: p.ProductKey,
 			ProductName: p.ProductName, ProductSecret: p.ProductSecret, NodeType: p.NodeType, DataFormat: df, Description: p.Description,
 			AuthType: p.AuthType, Id2: p.AuthType == "id2", AliyunCommodityCode: p.AliyunCommodityCode, NetType: p.NetType,
-			ProtocolType: p.ProtocolType, CategoryKey: p.CategoryKey, ValidateType: 1})
+			ProtocolType: p.ProtocolType, CategoryKey: p.CategoryKey, ValidateType: 1, DynamicRegister: p.DynamicRegistration})
 		for _, d := range p.Devices {
 			sd.Devices = append(sd.Devices, iot.Device{ProductKey: p.ProductKey, DeviceName: d.DeviceName,
 				DeviceSecret: d.DeviceSecret, Nickname: d.Nickname, IotID: d.IotID, DeviceID: d.DeviceID})

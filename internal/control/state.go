@@ -120,6 +120,7 @@ type StateProduct struct {
 	AuthType            string    `json:"authType"`
 	AliyunCommodityCode string    `json:"aliyunCommodityCode"`
 	DeviceCount         int       `json:"deviceCount"`
+	DynamicRegistration bool      `json:"dynamicRegistration"`
 	Created             time.Time `json:"created"`
 }
 
@@ -166,6 +167,19 @@ type StateDevice struct {
 	Status       string    `json:"status"`
 	ApplyID      int64     `json:"applyId"`
 	Created      time.Time `json:"created"`
+	// Activated and LastOnline are the first and the latest login (nil:
+	// never), IPAddress where the latest came from.
+	Activated     *time.Time `json:"activated"`
+	LastOnline    *time.Time `json:"lastOnline"`
+	IPAddress     string     `json:"ipAddress"`
+	StatusChanged time.Time  `json:"statusChanged"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // StateQuery narrows State: one account, one product's devices, a device page.
@@ -219,7 +233,7 @@ func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 		for _, pr := range products {
 			sa.Products = append(sa.Products, StateProduct{ProductKey: pr.ProductKey, ProductName: pr.ProductName, ProductSecret: pr.ProductSecret,
 				IotInstanceID: pr.InstanceID, NodeType: pr.NodeType, DataFormat: pr.DataFormat, Description: pr.Description, AuthType: pr.AuthType,
-				AliyunCommodityCode: pr.AliyunCommodityCode, DeviceCount: pr.DeviceCount, Created: pr.Created})
+				AliyunCommodityCode: pr.AliyunCommodityCode, DeviceCount: pr.DeviceCount, DynamicRegistration: pr.DynamicRegister, Created: pr.Created})
 		}
 		batches, err := p.st.Batches(ctx, a.AccessKeyID)
 		if err != nil {
@@ -238,7 +252,7 @@ func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 	for _, d := range devs {
 		out.Devices.Items = append(out.Devices.Items, StateDevice{AccessKeyID: d.AccessKeyID, ProductKey: d.ProductKey, DeviceName: d.DeviceName,
 			DeviceSecret: d.DeviceSecret, DeviceID: d.DeviceID, IotID: d.IotID, Nickname: d.Nickname, Status: d.Status, ApplyID: d.ApplyID,
-			Created: d.Created})
+			Created: d.Created, Activated: optTime(d.Activated), LastOnline: optTime(d.LastOnline), IPAddress: d.IPAddress, StatusChanged: d.StatusChanged})
 	}
 	return out, nil
 }

@@ -19,7 +19,10 @@ type Product struct {
 	AliyunCommodityCode string
 	CategoryKey         string
 	ValidateType        int
-	Created             time.Time
+	// DynamicRegister lets the product's devices fetch their DeviceSecret
+	// with the ProductSecret (dynamic registration).
+	DynamicRegister bool
+	Created         time.Time
 	// DeviceCount is filled on reads.
 	DeviceCount int
 }

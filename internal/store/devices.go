@@ -244,3 +244,17 @@ func nullMS(t time.Time) any {
 	}
 	return t.UnixMilli()
 }
+
+// RenewDeviceSecret gives a device a new DeviceSecret (dynamic
+// registration hands out a new one each time) and returns the device.
+func (s *Store) RenewDeviceSecret(ctx context.Context, accessKeyID, iotID string) (iot.Device, error) {
+	secret := iot.NewDeviceSecret()
+	res, err := s.db.ExecContext(ctx, `UPDATE devices SET device_secret=?, modified_ms=? WHERE access_key_id=? AND iot_id=?`, secret, s.nowMS(), accessKeyID, iotID)
+	if err != nil {
+		return iot.Device{}, err
+	}
+	if err := affected(res); err != nil {
+		return iot.Device{}, err
+	}
+	return s.DeviceByIotID(ctx, accessKeyID, iotID)
+}

@@ -10,13 +10,13 @@ import (
 
 const productCols = `p.access_key_id, p.instance_id, p.product_key, p.product_name, p.product_secret, p.node_type, p.data_format,
 	p.description, p.auth_type, p.id2, p.protocol_type, p.net_type, p.commodity_code, p.category_key, p.validate_type, p.created_ms,
-	p.device_count`
+	p.device_count, p.dynamic_register`
 
 func scanProduct(sc interface{ Scan(...any) error }) (iot.Product, error) {
 	var p iot.Product
 	var ms int64
 	err := sc.Scan(&p.AccessKeyID, &p.InstanceID, &p.ProductKey, &p.ProductName, &p.ProductSecret, &p.NodeType, &p.DataFormat,
-		&p.Description, &p.AuthType, &p.Id2, &p.ProtocolType, &p.NetType, &p.AliyunCommodityCode, &p.CategoryKey, &p.ValidateType, &ms, &p.DeviceCount)
+		&p.Description, &p.AuthType, &p.Id2, &p.ProtocolType, &p.NetType, &p.AliyunCommodityCode, &p.CategoryKey, &p.ValidateType, &ms, &p.DeviceCount, &p.DynamicRegister)
 	p.Created = msTime(ms)
 	return p, err
 }
@@ -77,10 +77,10 @@ var errKeyTaken = errors.New("product key taken")
 
 func insertProduct(ctx context.Context, tx *sql.Tx, p iot.Product) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO products(access_key_id, instance_id, product_key, product_name, product_secret, node_type,
-		data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, seq)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
+		data_format, description, auth_type, id2, protocol_type, net_type, commodity_code, category_key, validate_type, created_ms, dynamic_register, seq)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq),0)+1 FROM products))`,
 		p.AccessKeyID, p.InstanceID, p.ProductKey, p.ProductName, p.ProductSecret, p.NodeType, p.DataFormat, p.Description,
-		p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli())
+		p.AuthType, p.Id2, p.ProtocolType, p.NetType, p.AliyunCommodityCode, p.CategoryKey, p.ValidateType, p.Created.UnixMilli(), p.DynamicRegister)
 	return err
 }
 

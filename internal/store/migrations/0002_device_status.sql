@@ -7,3 +7,6 @@ ALTER TABLE devices ADD COLUMN ip_address TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN status_ms INTEGER NOT NULL DEFAULT 0;
 -- A device logs in by ProductKey and DeviceName alone, whatever its account.
 CREATE INDEX devices_login ON devices(product_key, device_name);
+-- Products whose devices may fetch their DeviceSecret by dynamic
+-- registration (one secret per product, 一型一密).
+ALTER TABLE products ADD COLUMN dynamic_register INTEGER NOT NULL DEFAULT 0;
