@@ -233,12 +233,39 @@ func TestBrokerSurvivesGarbage(t *testing.T) {
 		defer silent.Close()
 		_, err = pahoLogin(t, srv, strings.Repeat("x", 64<<10)+"|securemode=3|", "a&b", "00", 4)
 		require.Error(t, err)
-		for i := 0; i < 50; i++ {
-			_, err := pahoLogin(t, srv, "c|securemode=3|", "nobody00&"+srv.ProductKey(), "00", 4)
-			require.Error(t, err)
+		for i := 0; i < 1000; i++ {
+			conn, code, err := rawConnect(srv.MQTTAddr(), "c|securemode=3|", "nobody00&"+srv.ProductKey(), "00", 60)
+			require.NoError(t, err, "refused login %d", i)
+			require.Equal(t, byte(5), code, "refused login %d", i)
+			conn.Close()
 		}
+		_, body := signedGet(t, srv.URL(), map[string]string{"Action": "QueryProduct", "ProductKey": srv.ProductKey()})
+		assert.Contains(t, string(body), `"Success":true`, "the RPC API still answers")
 		names, secrets := newDevices(t, srv, 1)
 		srv.ConnectDevice(srv.ProductKey(), names[0], secrets[0]).Close()
+	})
+	t.Run("a client that never sends CONNECT is dropped", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("waits for the 10 s CONNECT deadline")
+		}
+		conn, err := net.Dial("tcp", srv.MQTTAddr())
+		require.NoError(t, err)
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "timeout", "the broker closed it, not our own deadline")
+	})
+	t.Run("a device silent for 1.5 times its Keep Alive is dropped and goes OFFLINE", func(t *testing.T) {
+		srv := emutest.New(t, emutest.WithConfig(func(c *emulator.Config) { c.MQTTKeepaliveCheck = false }))
+		names, secrets := newDevices(t, srv, 1)
+		id, user, pass := signature.DeviceCredentials(srv.ProductKey(), names[0], secrets[0], "", "")
+		conn, code, err := rawConnect(srv.MQTTAddr(), id, user, pass, 1)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.Equal(t, byte(0), code)
+		assert.Equal(t, "ONLINE", deviceStatus(t, srv, srv.ProductKey(), names[0]))
+		eventually(t, "the silent device to go offline", func() bool { return deviceStatus(t, srv, srv.ProductKey(), names[0]) == "OFFLINE" })
 	})
 	t.Run("the health check names the broker", func(t *testing.T) {
 		resp, err := srv.HTTPClient().Get(srv.URL() + "/_emulator/health")

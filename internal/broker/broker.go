@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
@@ -53,8 +53,13 @@ type Broker struct {
 	st  *store.Store
 	srv *mqtt.Server
 	log *slog.Logger
-	tcp *listeners.TCP
+	tcp *tcpListener
 	ws  *wsListener
+
+	// closing is set once Close begins: disconnects after it change no
+	// status (the store closes next; the next start puts every device
+	// offline).
+	closing atomic.Bool
 
 	mu sync.Mutex
 	// sessions holds the device behind each logged-in client, from its
@@ -96,6 +101,10 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	caps.MaximumQos = 1 // QoS 2 is not supported by the platform
 	// A v3 SUBACK may only say 0x80 for a refused filter.
 	caps.Compatibilities.ObscureNotAuthorized = true
+	// Each client's write queue is allocated whole at login: mochi's 8,192
+	// slots are 64 KB a device, two thirds of a connected device's memory.
+	// 512 pending writes to one device is far more than a test sends.
+	caps.MaximumClientWritesPending = 512
 	b := &Broker{cfg: cfg, st: st, log: cfg.Logger, sessions: map[*mqtt.Client]*session{}, current: map[string]*mqtt.Client{}}
 	// mochi logs every refused or dropped client at warn; the journal says
 	// why instead, so only its errors reach the emulator's log.
@@ -105,10 +114,14 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 		return nil, err
 	}
 	if cfg.TCPAddr != "" {
-		b.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.TCPAddr})
-		if err := b.srv.AddListener(b.tcp); err != nil {
+		tcp, err := newTCPListener(cfg.TCPAddr)
+		if err == nil {
+			err = b.srv.AddListener(tcp)
+		}
+		if err != nil {
 			return nil, listenErr("--mqtt-addr", cfg.TCPAddr, err)
 		}
+		b.tcp = tcp
 	}
 	if cfg.WSAddr != "" {
 		ws, err := newWSListener(cfg.WSAddr)
@@ -175,7 +188,10 @@ func (b *Broker) KickAccount(accessKeyID, cause string) int {
 }
 
 // Close stops the listeners and disconnects every client.
-func (b *Broker) Close() error { return b.srv.Close() }
+func (b *Broker) Close() error {
+	b.closing.Store(true)
+	return b.srv.Close()
+}
 
 // Kick disconnects the device's live connection, if it has one, and
 // reports whether it had. Its status becomes OFFLINE, unless the caller
@@ -222,6 +238,9 @@ func (b *Broker) disconnect(cl *mqtt.Client, code packets.Code) {
 // setStatus applies a status event to a device in the store; the store
 // failing is logged, since the MQTT side has no one to answer.
 func (b *Broker) setStatus(d iot.Device, ev iot.DeviceEvent, ip string) {
+	if b.closing.Load() {
+		return
+	}
 	if _, err := b.st.ApplyDeviceEvent(context.Background(), d.AccessKeyID, d.IotID, ev, ip); err != nil && !errors.Is(err, iot.ErrNotFound) && !errors.Is(err, iot.ErrState) {
 		b.log.Error("device status", "productKey", d.ProductKey, "deviceName", d.DeviceName, "event", ev.String(), "err", err)
 	}

@@ -32,6 +32,7 @@ var (
 	refuseClientID  = refusal{"malformed client identifier", 2, packets.ErrClientIdentifierNotValid}
 	refuseKeepalive = refusal{"keepalive outside 30-1200 s", 3, packets.ErrServerUnavailable}
 	refuseStore     = refusal{"store unavailable", 3, packets.ErrServerUnavailable}
+	refuseInstance  = refusal{"device of another instance than the client id's instanceId", 5, packets.ErrNotAuthorized}
 	refuseNoDynamic = refusal{"dynamic registration is not enabled for the product", 5, packets.ErrNotAuthorized}
 	refuseActivated = refusal{"device already activated: dynamic registration needs a device that never logged in", 5, packets.ErrNotAuthorized}
 )
@@ -258,6 +259,14 @@ func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *re
 		sess.dev = d
 		if d.Status == iot.DeviceDisabled {
 			return d, &refuseDisabled
+		}
+		// The host names the instance at the real service; here only the
+		// client id can, when the device sends instanceId.
+		if inst, ok := login.Params["instanceid"]; ok {
+			p, err := b.st.Product(context.Background(), d.AccessKeyID, d.ProductKey)
+			if err != nil || p.InstanceID != inst {
+				return d, &refuseInstance
+			}
 		}
 		return d, nil
 	}

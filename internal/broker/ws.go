@@ -68,6 +68,7 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	est := l.est
 	l.mu.Unlock()
+	c.UnderlyingConn().SetDeadline(time.Now().Add(connectTimeout))
 	if est != nil {
 		_ = est(l.ID(), &wsConn{Conn: c.UnderlyingConn(), c: c})
 	}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iot-emulator/iot-emulator/signature"
+)
+
+// mqttAddr reads the broker's address from the start-up lines.
+func mqttAddr(t *testing.T, in *instance) string {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(in.stdout.String(), "\n") {
+			if a, ok := strings.CutPrefix(line, "mqtt: tcp://"); ok {
+				return a
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no mqtt: line in %q", in.stdout.String())
+	return ""
+}
+
+func TestDevicesAcrossRestart(t *testing.T) {
+	t.Run("a device online when the process stops is OFFLINE after a restart on the same --db, until it logs in again", func(t *testing.T) {
+		args := []string{"--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "iot.db"), "--mqtt-addr", "127.0.0.1:0"}
+		first := start(t, args, nil)
+		client := sdkClient(t, first.addr)
+		reg := iot.CreateRegisterDeviceRequest()
+		reg.ProductKey = "a1TestProd1"
+		rr, err := client.RegisterDevice(reg)
+		require.NoError(t, err)
+		require.True(t, rr.Success, rr.Code)
+		id, user, pass := signature.DeviceCredentials(rr.Data.ProductKey, rr.Data.DeviceName, rr.Data.DeviceSecret, "", "")
+		opts := paho.NewClientOptions().AddBroker("tcp://" + mqttAddr(t, first)).SetClientID(id).SetUsername(user).SetPassword(pass).
+			SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+		dev := paho.NewClient(opts)
+		tok := dev.Connect()
+		require.True(t, tok.WaitTimeout(10*time.Second))
+		require.NoError(t, tok.Error())
+		status := func(addr string) string {
+			c := sdkClient(t, addr)
+			req := iot.CreateGetDeviceStatusRequest()
+			req.ProductKey, req.DeviceName = rr.Data.ProductKey, rr.Data.DeviceName
+			resp, err := c.GetDeviceStatus(req)
+			require.NoError(t, err)
+			return resp.Data.Status
+		}
+		require.Equal(t, "ONLINE", status(first.addr))
+		require.NoError(t, first.stop(t))
+		dev.Disconnect(0)
+
+		second := start(t, args, nil)
+		assert.Equal(t, "OFFLINE", status(second.addr), "no connection outlives the process")
+		opts.Servers = nil
+		opts.AddBroker("tcp://" + mqttAddr(t, second))
+		dev = paho.NewClient(opts)
+		tok = dev.Connect()
+		require.True(t, tok.WaitTimeout(10*time.Second))
+		require.NoError(t, tok.Error(), "the secret survives the restart")
+		assert.Equal(t, "ONLINE", status(second.addr))
+		dev.Disconnect(0)
+		require.NoError(t, second.stop(t))
+	})
+}
