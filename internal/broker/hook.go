@@ -126,9 +126,7 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 // subscribe (docs/fidelity.md, devices §4.1).
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	b := h.b
-	b.mu.Lock()
-	sess := b.sessions[cl]
-	b.mu.Unlock()
+	sess := b.session(cl)
 	if sess == nil || !sess.register {
 		return
 	}
@@ -175,9 +173,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 // OnACLCheck confines a device to its own topics; a refusal is journalled.
 func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	b := h.b
-	b.mu.Lock()
-	sess := b.sessions[cl]
-	b.mu.Unlock()
+	sess := b.session(cl)
 	if sess == nil {
 		return false
 	}
@@ -194,9 +190,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 
 func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
 	b := h.b
-	b.mu.Lock()
-	sess := b.sessions[cl]
-	b.mu.Unlock()
+	sess := b.session(cl)
 	if sess == nil {
 		return
 	}
@@ -212,9 +206,7 @@ func (h *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	b := h.b
-	b.mu.Lock()
-	sess := b.sessions[cl]
-	b.mu.Unlock()
+	sess := b.session(cl)
 	if sess == nil {
 		return
 	}
@@ -343,4 +335,11 @@ func remoteIP(addr string) string {
 		return addr
 	}
 	return host
+}
+
+// session is the device behind a client, nil before its login.
+func (b *Broker) session(cl *mqtt.Client) *session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sessions[cl]
 }
