@@ -9,11 +9,14 @@ package emulator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +34,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
 	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/tlsca"
 )
 
 // Auth modes.
@@ -106,6 +110,17 @@ type Config struct {
 	// MQTTKeepaliveCheck refuses a Keep Alive outside 30–1200 s, as the
 	// real broker does.
 	MQTTKeepaliveCheck bool
+	// TLS serves HTTPS on TLSAddr and MQTT over TLS on MQTTTLSAddr beside
+	// the plain listeners, and TLS on the plain RPC port too.
+	TLS         bool
+	TLSAddr     string
+	MQTTTLSAddr string
+	// TLSCert and TLSKey name a certificate to serve; without them a local
+	// CA kept in TLSDir ("" is the user's cache directory) signs one for
+	// localhost, the loopback addresses, the real Alibaba names and TLSHosts.
+	TLSCert, TLSKey string
+	TLSDir          string
+	TLSHosts        []string
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
@@ -130,6 +145,8 @@ func DefaultConfig() Config {
 		Region:              "cn-shanghai",
 		MQTTAddr:            "127.0.0.1:1883",
 		MQTTKeepaliveCheck:  true,
+		TLSAddr:             "127.0.0.1:8443",
+		MQTTTLSAddr:         "127.0.0.1:8883",
 	}
 }
 
@@ -192,6 +209,7 @@ type Server struct {
 	worker  *batch.Worker
 	gateway *pop.Gateway
 	broker  *broker.Broker
+	tls     tlsca.Material
 	handler http.Handler
 	seeded  bool
 	ready   atomic.Bool
@@ -258,6 +276,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("read store: %w", err)
 	}
+	if cfg.TLS {
+		if s.tls, err = tlsMaterial(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	deps := actions.Deps{Store: st, Worker: s.worker, Region: cfg.Region, DeviceQuota: cfg.DeviceQuota,
 		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade}
 	if !mqttOn(cfg.MQTTWSAddr) {
@@ -268,8 +292,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		if !mqttOn(tcp) {
 			tcp = ""
 		}
-		s.broker, err = broker.New(broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck,
-			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now}, st)
+		bc := broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck,
+			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now}
+		if cfg.TLS && mqttOn(cfg.MQTTTLSAddr) {
+			bc.TLSAddr, bc.TLSConfig = cfg.MQTTTLSAddr, s.tls.Config
+		}
+		s.broker, err = broker.New(bc, st)
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -320,7 +348,7 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Route("/_emulator", func(r chi.Router) {
 		if s.cfg.Admin {
-			admin.Routes(r, s.Plane, s.health, s.cfg.Logger)
+			admin.Routes(r, s.Plane, s.health, s.tls.CAPEM, s.cfg.Logger)
 		} else {
 			admin.Off(r, s.health, s.cfg.Logger)
 		}
@@ -354,6 +382,41 @@ func (s *Server) MQTTAddr() string {
 	return s.broker.TCPAddr()
 }
 
+// MQTTTLSAddr is the host:port of MQTT over TLS ("" when off).
+func (s *Server) MQTTTLSAddr() string {
+	if s.broker == nil {
+		return ""
+	}
+	return s.broker.TLSAddr()
+}
+
+// TLSConfig is what the HTTPS listeners serve; nil with TLS off.
+func (s *Server) TLSConfig() *tls.Config { return s.tls.Config }
+
+// CACert is the local CA's certificate (PEM) and where it is kept; empty
+// with TLS off or a certificate of the user's own.
+func (s *Server) CACert() (pem []byte, path string) { return s.tls.CAPEM, s.tls.CAPath }
+
+// tlsMaterial loads the user's certificate or makes one signed by the
+// local CA.
+func tlsMaterial(cfg Config) (tlsca.Material, error) {
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return tlsca.Material{}, errors.New("--tls-cert and --tls-key go together")
+		}
+		return tlsca.FromFiles(cfg.TLSCert, cfg.TLSKey)
+	}
+	dir := cfg.TLSDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "iot-emulator", "tls")
+	}
+	return tlsca.Generate(dir, cfg.TLSHosts, cfg.Now())
+}
+
 // MQTTWSAddr is the host:port of MQTT over WebSocket, path /mqtt ("" when off).
 func (s *Server) MQTTWSAddr() string {
 	if s.broker == nil {
@@ -385,6 +448,9 @@ func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
 	for i, ln := range listeners {
 		hs := &http.Server{Handler: s.handler, MaxHeaderBytes: MaxHeaderBytes, ReadHeaderTimeout: 30 * time.Second}
 		servers[i] = hs
+		// With TLS on a plain port serves TLS clients too; with it off, a TLS
+		// client is told, once, in the log why it fails.
+		ln = tlsca.Sniff(ln, s.tls.Config, s.cfg.Logger)
 		go func() { errc <- hs.Serve(ln) }()
 	}
 	var failed error

@@ -99,7 +99,8 @@ func Start(opts ...Option) (*Server, error) {
 	cfg := emulator.DefaultConfig()
 	cfg.Progression = emulator.Progression{Mode: emulator.ProgressImmediate}
 	cfg.Throttle = false
-	cfg.MQTTAddr = "127.0.0.1:0" // the broker on a free port too
+	cfg.MQTTAddr = "127.0.0.1:0"    // the broker on a free port too
+	cfg.MQTTTLSAddr = "127.0.0.1:0" // and its TLS listener, with TLS on
 	for _, o := range opts {
 		o(&cfg)
 	}

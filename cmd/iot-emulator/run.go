@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -105,6 +106,25 @@ func (o onOff) Set(s string) error {
 	return nil
 }
 
+// listFlag is a comma-separated list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l.v = append(*l.v, part)
+		}
+	}
+	return nil
+}
+
 // progressionFlag parses --batch-progression into the config.
 type progressionFlag struct{ p *emulator.Progression }
 
@@ -150,6 +170,13 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Region, "region", c.Region, "region reported in device details")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", c.MQTTAddr, "MQTT (TCP) address devices log in at; off switches the broker off")
 	fs.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", c.MQTTWSAddr, "MQTT over WebSocket address (path /mqtt); empty or off: none")
+	fs.Var(onOff{&c.TLS}, "tls", "serve HTTPS and MQTT over TLS beside the plain listeners (and TLS on the plain RPC port): on or off")
+	fs.StringVar(&c.TLSAddr, "tls-addr", c.TLSAddr, "HTTPS address of the RPC API and the admin API, with --tls on")
+	fs.StringVar(&c.MQTTTLSAddr, "mqtt-tls-addr", c.MQTTTLSAddr, "MQTT over TLS address, with --tls on; off: none")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "certificate (PEM) to serve instead of one signed by the local CA")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "private key (PEM) of --tls-cert")
+	fs.StringVar(&c.TLSDir, "tls-dir", c.TLSDir, "where the local CA is made once and kept; empty: the user's cache directory")
+	fs.Var(listFlag{&c.TLSHosts}, "tls-hosts", "more host names or IPs for the generated certificate, comma-separated")
 	fs.Var(onOff{&c.MQTTKeepaliveCheck}, "mqtt-keepalive-check", "refuse a device Keep Alive outside 30-1200 s, as the real broker does: on or off")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -290,11 +317,23 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	if err := checkWritable(cfg.DB); err != nil {
 		return err
 	}
+	listeners := []net.Listener{ln}
+	if cfg.TLS {
+		tln, err := net.Listen("tcp", cfg.TLSAddr)
+		if err != nil {
+			return fmt.Errorf("--tls-addr %s: %w", cfg.TLSAddr, err)
+		}
+		defer tln.Close()
+		listeners = append(listeners, tln)
+	}
 	srv, err := emulator.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if cfg.TLS {
+		listeners[1] = tls.NewListener(listeners[1], srv.TLSConfig())
+	}
 
 	where := "in-memory SQLite (lost on exit; --db PATH keeps it)"
 	if cfg.DB != "" {
@@ -317,10 +356,19 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	if a := srv.MQTTWSAddr(); a != "" {
 		fmt.Fprintf(stdout, "mqtt: ws://%s/mqtt\n", a)
 	}
+	if cfg.TLS {
+		fmt.Fprintf(stdout, "https: https://%s (and https:// on the plain port)\n", listeners[1].Addr())
+		if a := srv.MQTTTLSAddr(); a != "" {
+			fmt.Fprintf(stdout, "mqtt: ssl://%s\n", a)
+		}
+		if _, path := srv.CACert(); path != "" {
+			fmt.Fprintf(stdout, "tls: CA %s (also GET /_emulator/ca.pem); trust it with SSL_CERT_FILE=%s (Go, Python, curl), NODE_EXTRA_CA_CERTS=%s (Node), keytool -importcert -noprompt -alias iot-emulator -file %s -keystore emulator.jks -storepass changeit then -Djavax.net.ssl.trustStore=emulator.jks (Java), or the Link SDKs' CA option\n", path, path, path, path)
+		}
+	}
 	fmt.Fprintf(stdout, "credentials: %s\n", strings.Join(creds, "; "))
 	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
 	fmt.Fprintf(stdout, "state: %s\n", where)
-	return srv.Run(ctx, ln)
+	return srv.Run(ctx, listeners...)
 }
 
 // checkWritable fails early, naming the file, when the --db file cannot be

@@ -49,7 +49,7 @@ type api struct {
 }
 
 // Routes mounts the admin API on r (the /_emulator subtree).
-func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
+func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, log *slog.Logger) {
 	a := &api{p: p, health: health, log: log}
 	r.Use(a.recoverer)
 	r.Get("/health", a.healthz)
@@ -67,6 +67,14 @@ func Routes(r chi.Router, p *control.Plane, health Health, log *slog.Logger) {
 	r.Delete("/faults/{id}", a.deleteFault)
 	r.Get("/requests", a.requests)
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
+	r.Get("/ca.pem", func(w http.ResponseWriter, r *http.Request) {
+		if len(caPEM) == 0 {
+			JSON(w, http.StatusNotFound, map[string]any{"error": "no local CA: TLS is off, or --tls-cert serves a certificate of your own"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Write(caPEM)
+	})
 	r.Delete("/requests", a.clearRequests)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusNotFound, map[string]any{"error": "no admin endpoint " + r.URL.Path})

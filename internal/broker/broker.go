@@ -8,6 +8,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,9 @@ type Config struct {
 	TCPAddr string
 	// WSAddr, when set, serves MQTT over WebSocket at /mqtt.
 	WSAddr string
+	// TLSAddr, when set, serves MQTT over TLS with TLSConfig.
+	TLSAddr   string
+	TLSConfig *tls.Config
 	// KeepaliveCheck refuses a Keep Alive outside 30–1200 s, as the real
 	// broker does.
 	KeepaliveCheck bool
@@ -54,6 +58,7 @@ type Broker struct {
 	srv *mqtt.Server
 	log *slog.Logger
 	tcp *tcpListener
+	tls *tcpListener
 	ws  *wsListener
 
 	// closing is set once Close begins: disconnects after it change no
@@ -123,6 +128,18 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 		}
 		b.tcp = tcp
 	}
+	if cfg.TLSAddr != "" {
+		l, err := newTCPListener(cfg.TLSAddr)
+		if err == nil {
+			l.id, l.ln = "tls", tls.NewListener(l.ln, cfg.TLSConfig)
+			err = b.srv.AddListener(l)
+		}
+		if err != nil {
+			b.srv.Close()
+			return nil, listenErr("--mqtt-tls-addr", cfg.TLSAddr, err)
+		}
+		b.tls = l
+	}
 	if cfg.WSAddr != "" {
 		ws, err := newWSListener(cfg.WSAddr)
 		if err == nil {
@@ -154,6 +171,14 @@ func (b *Broker) TCPAddr() string {
 		return ""
 	}
 	return b.tcp.Address()
+}
+
+// TLSAddr is where MQTT over TLS listens ("" when off).
+func (b *Broker) TLSAddr() string {
+	if b.tls == nil {
+		return ""
+	}
+	return b.tls.Address()
 }
 
 // WSAddr is where MQTT over WebSocket listens ("" when off).

@@ -17,6 +17,7 @@ const connectTimeout = 10 * time.Second
 // tcpListener serves MQTT over TCP, giving each connection connectTimeout
 // to log in.
 type tcpListener struct {
+	id     string
 	ln     net.Listener
 	log    *slog.Logger
 	closed sync.Once
@@ -27,13 +28,13 @@ func newTCPListener(addr string) (*tcpListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tcpListener{ln: ln}, nil
+	return &tcpListener{id: "tcp", ln: ln}, nil
 }
 
 func (l *tcpListener) Init(log *slog.Logger) error { l.log = log; return nil }
-func (l *tcpListener) ID() string                  { return "tcp" }
+func (l *tcpListener) ID() string                  { return l.id }
 func (l *tcpListener) Address() string             { return l.ln.Addr().String() }
-func (l *tcpListener) Protocol() string            { return "tcp" }
+func (l *tcpListener) Protocol() string            { return l.id }
 
 func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 	for {
