@@ -30,6 +30,7 @@ echo "== start it"
 # prints says which ("... listening on http://127.0.0.1:PORT").
 "$work/iot-emulator" \
   --addr 127.0.0.1:0 --mqtt-addr 127.0.0.1:0 \
+  --tls on --tls-dir "$work/tls" --tls-addr 127.0.0.1:0 --mqtt-tls-addr 127.0.0.1:0 \
   --fixtures "$here/fixtures.json" \
   --auth strict \
   --throttle on \
@@ -60,6 +61,13 @@ export IOT_EMULATOR_URL="$url"
 mqtt="$(sed -n 's/^mqtt: \(tcp:\/\/[^ ]*\)$/\1/p' "$work/stdout" | head -n 1)"
 echo "broker at $mqtt"
 export IOT_EMULATOR_MQTT="$mqtt"
+https_url="$(sed -n 's/^https: \(https:\/\/[^ ]*\).*/\1/p' "$work/stdout" | head -n 1)"
+mqtts="$(sed -n 's/^mqtt: \(ssl:\/\/[^ ]*\)$/\1/p' "$work/stdout" | head -n 1)"
+echo "TLS at $https_url and $mqtts, CA $work/tls/ca.pem"
+export IOT_EMULATOR_HTTPS_URL="$https_url" IOT_EMULATOR_MQTTS="$mqtts"
+# The clients verify the chain with the emulator's CA, as Node trusts any
+# extra CA; the wrong-CA tests run children without it.
+export NODE_EXTRA_CA_CERTS="$work/tls/ca.pem"
 
 echo "== npm ci"
 (cd "$here" && npm ci --no-audit --no-fund)
