@@ -26,8 +26,10 @@ COPY --from=build /out/iot-emulator /iot-emulator
 COPY --from=build --chown=65532:65532 /out/data /data
 COPY --from=build /out/tmp /tmp
 USER 65532:65532
-ENV IOT_EMULATOR_ADDR=0.0.0.0:8080 IOT_EMULATOR_MQTT_ADDR=0.0.0.0:1883
-EXPOSE 8080 1883
+ENV IOT_EMULATOR_ADDR=0.0.0.0:8080
+ENV IOT_EMULATOR_MQTT_ADDR=0.0.0.0:1883
+EXPOSE 8080
+EXPOSE 1883
 VOLUME /data
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["/iot-emulator", "healthcheck"]
 ENTRYPOINT ["/iot-emulator"]

@@ -100,6 +100,8 @@ func TestDockerfile(t *testing.T) {
 	t.Run("it listens on 0.0.0.0:8080, keeps /data as a volume and checks its own health", func(t *testing.T) {
 		assert.Contains(t, final, "EXPOSE 8080")
 		assert.Contains(t, final, "ENV IOT_EMULATOR_ADDR=0.0.0.0:8080")
+		assert.Contains(t, final, "EXPOSE 1883", "devices log in on the MQTT port")
+		assert.Contains(t, final, "ENV IOT_EMULATOR_MQTT_ADDR=0.0.0.0:1883")
 		assert.Contains(t, final, "VOLUME /data")
 		assert.Contains(t, final, `ENTRYPOINT ["/iot-emulator"]`)
 		hc := has("HEALTHCHECK ")
@@ -110,7 +112,7 @@ func TestDockerfile(t *testing.T) {
 		lines := strings.Split(repoFile(t, ".dockerignore"), "\n")
 		assert.Contains(t, lines, ".git")
 		assert.Contains(t, lines, "**/node_modules")
-		for _, needed := range []string{"go.mod", "go.sum", "cmd", "emulator", "store", "fixtures", "signature"} {
+		for _, needed := range []string{"go.mod", "go.sum", "cmd", "emulator", "internal", "fixtures", "signature"} {
 			assert.NotContains(t, lines, needed)
 		}
 	})
