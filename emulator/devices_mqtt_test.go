@@ -184,6 +184,38 @@ func TestDevicesLogIn(t *testing.T) {
 		entries := srv.Emulator().Requests(emulator.JournalFilter{Protocol: "mqtt", Action: "denied"})
 		assert.NotEmpty(t, entries)
 	})
+	t.Run("two devices with the same MQTT client id do not take over each other", func(t *testing.T) {
+		idA, userA, passA := signature.DeviceCredentials(pk, names[2], secrets[2], "shared-id", signature.HmacSHA1)
+		idB, userB, passB := signature.DeviceCredentials(pk, names[3], secrets[3], "shared-id", signature.HmacSHA1)
+		a, err := pahoLogin(t, srv, idA, userA, passA, 4)
+		require.NoError(t, err)
+		_, err = pahoLogin(t, srv, idB, userB, passB, 4)
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		assert.True(t, a.IsConnectionOpen(), "the first device stays connected")
+		assert.Equal(t, "ONLINE", deviceStatus(t, srv, pk, names[2]))
+		assert.Equal(t, "ONLINE", deviceStatus(t, srv, pk, names[3]))
+		a.Disconnect(0)
+	})
+	t.Run("a Will aimed at another device's topic is never delivered", func(t *testing.T) {
+		victim := srv.ConnectDevice(pk, names[1], secrets[1])
+		defer victim.Close()
+		got := victim.Subscribe("/sys/" + pk + "/" + names[1] + "/thing/service/property/set")
+		id, user, pass := signature.DeviceCredentials(pk, names[0], secrets[0], "will-sender", "")
+		opts := paho.NewClientOptions().AddBroker("tcp://"+srv.MQTTAddr()).SetClientID(id).SetUsername(user).SetPassword(pass).
+			SetWill("/sys/"+pk+"/"+names[1]+"/thing/service/property/set", `{"params":{"evil":1}}`, 0, false).SetAutoReconnect(false)
+		c := paho.NewClient(opts)
+		tok := c.Connect()
+		require.True(t, tok.WaitTimeout(10*time.Second))
+		require.NoError(t, tok.Error())
+		// Drop the socket without DISCONNECT, which would publish the Will.
+		srv.Emulator().Kick(context.Background(), "", pk, names[0])
+		select {
+		case m := <-got:
+			t.Fatalf("the Will was delivered: %s", m.Payload)
+		case <-time.After(300 * time.Millisecond):
+		}
+	})
 	t.Run("the control plane kicks a device", func(t *testing.T) {
 		dev := srv.ConnectDevice(pk, names[7], secrets[7])
 		n, err := srv.Emulator().Kick(context.Background(), "", pk, names[7])

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,8 @@ type Broker struct {
 	// sessions holds the device behind each logged-in client, from its
 	// CONNECT until its disconnect.
 	sessions map[*mqtt.Client]*session
+	// byConn finds a session's client by its connection, for ended.
+	byConn map[net.Conn]*mqtt.Client
 	// current is the one live client of each device (account + IotId): a
 	// second login takes over the first.
 	current map[string]*mqtt.Client
@@ -110,7 +113,8 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	// slots are 64 KB a device, two thirds of a connected device's memory.
 	// 512 pending writes to one device is far more than a test sends.
 	caps.MaximumClientWritesPending = 512
-	b := &Broker{cfg: cfg, st: st, log: cfg.Logger, sessions: map[*mqtt.Client]*session{}, current: map[string]*mqtt.Client{}}
+	b := &Broker{cfg: cfg, st: st, log: cfg.Logger, sessions: map[*mqtt.Client]*session{}, current: map[string]*mqtt.Client{},
+		byConn: map[net.Conn]*mqtt.Client{}}
 	// mochi logs every refused or dropped client at warn; the journal says
 	// why instead, so only its errors reach the emulator's log.
 	quiet := slog.New(&levelFilter{h: cfg.Logger.Handler(), min: slog.LevelError})
@@ -121,6 +125,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TCPAddr != "" {
 		tcp, err := newTCPListener(cfg.TCPAddr)
 		if err == nil {
+			tcp.ended = b.ended
 			err = b.srv.AddListener(tcp)
 		}
 		if err != nil {
@@ -131,7 +136,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TLSAddr != "" {
 		l, err := newTCPListener(cfg.TLSAddr)
 		if err == nil {
-			l.id, l.ln = "tls", tls.NewListener(l.ln, cfg.TLSConfig)
+			l.id, l.ln, l.ended = "tls", tls.NewListener(l.ln, cfg.TLSConfig), b.ended
 			err = b.srv.AddListener(l)
 		}
 		if err != nil {
@@ -143,6 +148,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.WSAddr != "" {
 		ws, err := newWSListener(cfg.WSAddr)
 		if err == nil {
+			ws.ended = b.ended
 			err = b.srv.AddListener(ws)
 		}
 		if err != nil {
@@ -228,13 +234,15 @@ func (b *Broker) Kick(accessKeyID, iotID, cause string) bool {
 	if ok {
 		sess = b.sessions[cl]
 		delete(b.current, deviceKey(accessKeyID, iotID))
+		if sess != nil {
+			sess.replaced, sess.cause = true, cause
+		}
 	}
 	b.mu.Unlock()
 	if !ok {
 		return false
 	}
 	if sess != nil {
-		sess.replaced, sess.cause = true, cause
 		b.setStatus(sess.dev, iot.Disconnect, "")
 		b.journal(sess, "kick", 0, cause, nil)
 	}
@@ -253,6 +261,11 @@ func (b *Broker) Online(accessKeyID, iotID string) bool {
 // disconnect ends a client's connection: v5 clients are told why, v3 has
 // no server DISCONNECT, so the socket just closes.
 func (b *Broker) disconnect(cl *mqtt.Client, code packets.Code) {
+	// A client that does not read must not hold up the kick, the RPC call
+	// behind it or a shutdown.
+	if cl.Net.Conn != nil {
+		_ = cl.Net.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	}
 	if cl.Properties.ProtocolVersion == 5 {
 		_ = b.srv.DisconnectClient(cl, code)
 		return
@@ -260,14 +273,28 @@ func (b *Broker) disconnect(cl *mqtt.Client, code packets.Code) {
 	cl.Stop(code)
 }
 
-// setStatus applies a status event to a device in the store; the store
-// failing is logged, since the MQTT side has no one to answer.
-func (b *Broker) setStatus(d iot.Device, ev iot.DeviceEvent, ip string) {
+// setStatus applies a status event to a device in the store and reports
+// whether it applied; the store failing is logged, since the MQTT side has
+// no one to answer. A disabled or deleted device refuses Connect.
+func (b *Broker) setStatus(d iot.Device, ev iot.DeviceEvent, ip string) bool {
 	if b.closing.Load() {
-		return
+		return false
 	}
-	if _, err := b.st.ApplyDeviceEvent(context.Background(), d.AccessKeyID, d.IotID, ev, ip); err != nil && !errors.Is(err, iot.ErrNotFound) && !errors.Is(err, iot.ErrState) {
+	_, err := b.st.ApplyDeviceEvent(context.Background(), d.AccessKeyID, d.IotID, ev, ip)
+	if err != nil && !errors.Is(err, iot.ErrNotFound) && !errors.Is(err, iot.ErrState) {
 		b.log.Error("device status", "productKey", d.ProductKey, "deviceName", d.DeviceName, "event", ev.String(), "err", err)
+	}
+	return err == nil
+}
+
+// ended cleans up after a connection whose client never reached
+// OnDisconnect (mochi skips it when the CONNACK cannot be sent).
+func (b *Broker) ended(conn net.Conn) {
+	b.mu.Lock()
+	found := b.byConn[conn]
+	b.mu.Unlock()
+	if found != nil {
+		(&hook{b: b}).OnDisconnect(found, errors.New("connection ended before the session started"), true)
 	}
 }
 

@@ -25,16 +25,17 @@ type refusal struct {
 }
 
 var (
-	refuseSecret    = refusal{"wrong password", 5, packets.ErrNotAuthorized}
-	refuseUnknown   = refusal{"unknown device", 5, packets.ErrNotAuthorized}
-	refuseDisabled  = refusal{"device disabled", 5, packets.ErrBanned}
-	refuseUsername  = refusal{"malformed username or empty password", 4, packets.ErrBadUsernameOrPassword}
-	refuseClientID  = refusal{"malformed client identifier", 2, packets.ErrClientIdentifierNotValid}
-	refuseKeepalive = refusal{"keepalive outside 30-1200 s", 3, packets.ErrServerUnavailable}
-	refuseStore     = refusal{"store unavailable", 3, packets.ErrServerUnavailable}
-	refuseInstance  = refusal{"device of another instance than the client id's instanceId", 5, packets.ErrNotAuthorized}
-	refuseNoDynamic = refusal{"dynamic registration is not enabled for the product", 5, packets.ErrNotAuthorized}
-	refuseActivated = refusal{"device already activated: dynamic registration needs a device that never logged in", 5, packets.ErrNotAuthorized}
+	refuseSecret      = refusal{"wrong password", 5, packets.ErrNotAuthorized}
+	refuseUnknown     = refusal{"unknown device", 5, packets.ErrNotAuthorized}
+	refuseDisabled    = refusal{"device disabled", 5, packets.ErrBanned}
+	refuseUsername    = refusal{"malformed username or empty password", 4, packets.ErrBadUsernameOrPassword}
+	refuseClientID    = refusal{"malformed client identifier", 2, packets.ErrClientIdentifierNotValid}
+	refuseKeepalive   = refusal{"keepalive outside 30-1200 s", 3, packets.ErrServerUnavailable}
+	refuseStore       = refusal{"store unavailable", 3, packets.ErrServerUnavailable}
+	refuseSecureMode8 = refusal{"securemode=8 needs ID2, which the emulator does not serve", 5, packets.ErrNotAuthorized}
+	refuseInstance    = refusal{"device of another instance than the client id's instanceId", 5, packets.ErrNotAuthorized}
+	refuseNoDynamic   = refusal{"dynamic registration is not enabled for the product", 5, packets.ErrNotAuthorized}
+	refuseActivated   = refusal{"device already activated: dynamic registration needs a device that never logged in", 5, packets.ErrNotAuthorized}
 )
 
 // hook is the broker's mochi hook.
@@ -48,7 +49,7 @@ func (h *hook) ID() string { return "iot-emulator" }
 func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnDisconnect,
-		mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublished,
+		mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublish, mqtt.OnPublished,
 	}, []byte{b})
 }
 
@@ -70,8 +71,20 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		return errLoginRefused
 	}
 	sess.dev = dev
+	// Will messages and retained publishes are not part of the platform
+	// (docs/fidelity.md, devices §2); a Will would also skip the topic ACL.
+	cl.Properties.Will = mqtt.Will{}
+	// mochi keys sessions by client id; devices are keyed by identity, so
+	// two devices sharing a client id never take over each other.
+	cl.ID = "device:" + dev.AccessKeyID + ":" + dev.IotID
+	if sess.register {
+		cl.ID = "register:" + cl.ID
+	}
 	b.mu.Lock()
 	b.sessions[cl] = sess
+	if cl.Net.Conn != nil {
+		b.byConn[cl.Net.Conn] = cl
+	}
 	b.mu.Unlock()
 	return nil
 }
@@ -117,7 +130,13 @@ func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 		}
 		b.disconnect(old, packets.ErrSessionTakenOver)
 	}
-	b.setStatus(sess.dev, iot.Connect, sess.ip)
+	if !b.setStatus(sess.dev, iot.Connect, sess.ip) {
+		// Disabled, deleted or reset between the password check and now.
+		sess.replaced, sess.cause = true, "device disabled or deleted during login"
+		b.journal(sess, "login refused", 5, sess.cause, nil)
+		cl.Stop(errLoginRefused)
+		return
+	}
 	b.journal(sess, "login", 0, "", map[string]string{"protocolVersion": itoa(int(cl.Properties.ProtocolVersion))})
 }
 
@@ -148,6 +167,9 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	b.mu.Lock()
 	sess := b.sessions[cl]
 	delete(b.sessions, cl)
+	if cl.Net.Conn != nil && b.byConn[cl.Net.Conn] == cl {
+		delete(b.byConn, cl.Net.Conn)
+	}
 	if sess != nil && !sess.replaced {
 		key := deviceKey(sess.dev.AccessKeyID, sess.dev.IotID)
 		if b.current[key] == cl {
@@ -177,7 +199,12 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if sess == nil {
 		return false
 	}
-	if Allowed(sess.dev.ProductKey, sess.dev.DeviceName, topic, write) {
+	if sess.register {
+		// A registration session only fetches its secret.
+		if topic == "/ext/register" {
+			return true
+		}
+	} else if Allowed(sess.dev.ProductKey, sess.dev.DeviceName, topic, write) {
 		return true
 	}
 	op := "subscribe"
@@ -201,6 +228,12 @@ func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 	}
 }
 
+// OnPublish drops the retain flag: the platform keeps no retained messages.
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	pk.FixedHeader.Retain = false
+	return pk, nil
+}
+
 func (h *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 	if cl.Net.Inline {
 		return
@@ -222,6 +255,14 @@ func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *re
 	case errors.Is(err, signature.ErrDeviceUsername) || (err == nil && len(pk.Connect.Password) == 0):
 		return iot.Device{}, &refuseUsername
 	case err != nil:
+		return iot.Device{}, &refuseClientID
+	}
+	switch login.Params["securemode"] {
+	case "", "2", "3", "-2":
+	case "8":
+		// iTLS/ID² without ID²: refused as the live service does (devices §3.1).
+		return iot.Device{}, &refuseSecureMode8
+	default:
 		return iot.Device{}, &refuseClientID
 	}
 	if strings.EqualFold(login.Params["authtype"], "register") {
@@ -305,27 +346,54 @@ func (b *Broker) register(login signature.DeviceLogin, password string, sess *se
 	return iot.Device{}, why
 }
 
-// Allowed reports whether a device may publish (write) or subscribe to a
-// topic (docs/fidelity.md, devices §7): its own /sys, user, shadow and ext
-// topics, and to subscribe, its product's broadcasts.
+// Allowed reports whether a device may publish (write) to a topic, or
+// subscribe to a filter (docs/fidelity.md, devices §7): its own /sys,
+// user, shadow, OTA and ext topics, and to subscribe, its product's
+// broadcasts. A subscription filter with wildcards is allowed when it can
+// match one of those (the C SDKs subscribe to /sys/+/+/…); the broker
+// checks every message it delivers again, so such a filter never brings
+// another device's traffic. Ext RRPC topics carry the device's own topic
+// after the message id, and are judged by it.
 func Allowed(productKey, deviceName, topic string, write bool) bool {
-	id := "/" + productKey + "/" + deviceName + "/"
-	if strings.HasPrefix(topic, "/sys"+id) || strings.HasPrefix(topic, id+"user/") {
-		return true
+	if rest, ok := strings.CutPrefix(topic, "/ext/rrpc/"); ok {
+		_, inner, ok := strings.Cut(rest, "/")
+		return ok && !strings.HasPrefix(inner, "ext/rrpc/") && Allowed(productKey, deviceName, "/"+inner, write)
 	}
-	// Ext RRPC topics carry the device's own topic after the message id.
-	if strings.HasPrefix(topic, "/ext/rrpc/") && strings.Contains(topic, id) {
-		return true
+	id := productKey + "/" + deviceName
+	own := []string{
+		"/sys/" + id + "/#",
+		"/" + id + "/user/#",
+		"/shadow/update/" + id, "/shadow/get/" + id,
+		"/ota/device/+/" + id,
+		"/ext/ntp/" + id + "/+",
+		"/ext/session/" + id + "/#",
+		"/ext/register", "/ext/regnwl",
 	}
-	switch topic {
-	case "/shadow/update/" + productKey + "/" + deviceName, "/shadow/get/" + productKey + "/" + deviceName,
-		"/ext/register", "/ext/regnwl", "/ext/session/" + productKey + "/" + deviceName + "/combine/login":
-		return true
+	if !write {
+		own = append(own, "/broadcast/"+productKey+"/#")
 	}
-	if !write && strings.HasPrefix(topic, "/broadcast/"+productKey+"/") {
-		return true
+	levels := strings.Split(topic, "/")
+	for _, p := range own {
+		if intersects(levels, strings.Split(p, "/")) {
+			return true
+		}
 	}
 	return false
+}
+
+// intersects reports whether two MQTT filters (split on '/') can match a
+// common topic.
+func intersects(a, b []string) bool {
+	for i := 0; ; i++ {
+		switch {
+		case i == len(a) || i == len(b):
+			return len(a) == len(b)
+		case a[i] == "#" || b[i] == "#":
+			return true
+		case a[i] != b[i] && a[i] != "+" && b[i] != "+":
+			return false
+		}
+	}
 }
 
 // remoteIP is the host part of a remote address.

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -21,6 +22,13 @@ type tcpListener struct {
 	ln     net.Listener
 	log    *slog.Logger
 	closed sync.Once
+	// ended is told when a connection's session is over, whatever mochi
+	// did with it.
+	ended func(net.Conn)
+	// open holds the connections being served, so Close ends those that
+	// never logged in too (mochi waits for them, up to the CONNECT deadline).
+	mu   sync.Mutex
+	open map[net.Conn]struct{}
 }
 
 func newTCPListener(addr string) (*tcpListener, error) {
@@ -28,7 +36,7 @@ func newTCPListener(addr string) (*tcpListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tcpListener{id: "tcp", ln: ln}, nil
+	return &tcpListener{id: "tcp", ln: ln, open: map[net.Conn]struct{}{}}, nil
 }
 
 func (l *tcpListener) Init(log *slog.Logger) error { l.log = log; return nil }
@@ -37,13 +45,34 @@ func (l *tcpListener) Address() string             { return l.ln.Addr().String()
 func (l *tcpListener) Protocol() string            { return l.id }
 
 func (l *tcpListener) Serve(establish listeners.EstablishFn) {
+	backoff := time.Millisecond
 	for {
 		conn, err := l.ln.Accept()
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
+		if err != nil {
+			// Out of descriptors, say: wait and go on rather than stop
+			// accepting for good.
+			l.log.Error("mqtt accept", "listener", l.id, "err", err)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = time.Millisecond
 		conn.SetDeadline(time.Now().Add(connectTimeout))
-		go func() { _ = establish(l.ID(), conn) }()
+		l.mu.Lock()
+		l.open[conn] = struct{}{}
+		l.mu.Unlock()
+		go func() {
+			_ = establish(l.ID(), conn)
+			l.mu.Lock()
+			delete(l.open, conn)
+			l.mu.Unlock()
+			if l.ended != nil {
+				l.ended(conn)
+			}
+		}()
 	}
 }
 
@@ -51,5 +80,10 @@ func (l *tcpListener) Close(closeClients listeners.CloseFn) {
 	l.closed.Do(func() {
 		_ = l.ln.Close()
 		closeClients(l.ID())
+		l.mu.Lock()
+		for c := range l.open {
+			c.Close()
+		}
+		l.mu.Unlock()
 	})
 }

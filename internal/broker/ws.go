@@ -24,6 +24,7 @@ type wsListener struct {
 	mu       sync.Mutex
 	est      listeners.EstablishFn
 	log      *slog.Logger
+	ended    func(net.Conn)
 }
 
 func newWSListener(addr string) (*wsListener, error) {
@@ -70,7 +71,11 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 	l.mu.Unlock()
 	c.UnderlyingConn().SetDeadline(time.Now().Add(connectTimeout))
 	if est != nil {
-		_ = est(l.ID(), &wsConn{Conn: c.UnderlyingConn(), c: c})
+		conn := &wsConn{Conn: c.UnderlyingConn(), c: c}
+		_ = est(l.ID(), conn)
+		if l.ended != nil {
+			l.ended(conn)
+		}
 	}
 }
 

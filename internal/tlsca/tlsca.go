@@ -110,8 +110,10 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.Privat
 		}
 		return ca, key, certPEM, nil
 	}
-	if !errors.Is(cerr, os.ErrNotExist) && cerr != nil {
-		return nil, nil, nil, fmt.Errorf("--tls-dir %s: %w", dir, cerr)
+	// Only a directory holding neither file gets a new CA: one the user
+	// trusted must never be replaced because its key went missing.
+	if !errors.Is(cerr, os.ErrNotExist) || !errors.Is(kerr, os.ErrNotExist) {
+		return nil, nil, nil, fmt.Errorf("--tls-dir %s: the CA needs both %s and %s (delete both to make a new CA): %w", dir, CAFile, CAKeyFile, errors.Join(cerr, kerr))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, fmt.Errorf("--tls-dir %s: %w", dir, err)
@@ -172,13 +174,27 @@ func parseCA(certPEM, keyPEM []byte) (*x509.Certificate, *ecdsa.PrivateKey, erro
 	if !ca.IsCA {
 		return nil, nil, errors.New("ca.pem is not a CA certificate")
 	}
+	if pub, ok := ca.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+		return nil, nil, errors.New("ca-key.pem is not the key of ca.pem")
+	}
+	if time.Now().After(ca.NotAfter) {
+		return nil, nil, fmt.Errorf("the CA expired on %s", ca.NotAfter.Format(time.DateOnly))
+	}
 	return ca, key, nil
 }
 
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(data)
+	err = errors.Join(err, f.Chmod(mode), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
