@@ -350,7 +350,7 @@ func (s *Server) routes() http.Handler {
 		if s.cfg.Admin {
 			admin.Routes(r, s.Plane, s.health, s.tls.CAPEM, s.cfg.Logger)
 		} else {
-			admin.Off(r, s.health, s.cfg.Logger)
+			admin.Off(r, s.health, s.tls.CAPEM, s.cfg.Logger)
 		}
 	})
 	r.Handle("/", s.gateway)

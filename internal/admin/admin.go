@@ -67,14 +67,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, log *sl
 	r.Delete("/faults/{id}", a.deleteFault)
 	r.Get("/requests", a.requests)
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
-	r.Get("/ca.pem", func(w http.ResponseWriter, r *http.Request) {
-		if len(caPEM) == 0 {
-			JSON(w, http.StatusNotFound, map[string]any{"error": "no local CA: TLS is off, or --tls-cert serves a certificate of your own"})
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-pem-file")
-		w.Write(caPEM)
-	})
+	r.Get("/ca.pem", servePEM(caPEM))
 	r.Delete("/requests", a.clearRequests)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusNotFound, map[string]any{"error": "no admin endpoint " + r.URL.Path})
@@ -86,13 +79,15 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, log *sl
 
 // Off mounts what answers with --admin off: the health check, and a clear
 // refusal on every other path.
-func Off(r chi.Router, health Health, log *slog.Logger) {
+func Off(r chi.Router, health Health, caPEM []byte, log *slog.Logger) {
 	a := &api{health: health, log: log}
 	r.Use(a.recoverer)
 	r.Get("/health", a.healthz)
 	r.Head("/health", a.healthz)
+	// The CA is public: clients need it whether or not the admin API is on.
+	r.Get("/ca.pem", servePEM(caPEM))
 	off := func(w http.ResponseWriter, r *http.Request) {
-		JSON(w, http.StatusNotFound, map[string]any{"error": "the admin API is switched off (--admin off); only /_emulator/health answers"})
+		JSON(w, http.StatusNotFound, map[string]any{"error": "the admin API is switched off (--admin off); only /_emulator/health and /_emulator/ca.pem answer"})
 	}
 	r.NotFound(off)
 	r.MethodNotAllowed(off)
@@ -113,6 +108,18 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// servePEM answers GET /_emulator/ca.pem.
+func servePEM(caPEM []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if len(caPEM) == 0 {
+			JSON(w, http.StatusNotFound, map[string]any{"error": "no local CA: TLS is off, or --tls-cert serves a certificate of your own"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Write(caPEM)
+	}
 }
 
 // healthz answers 200 once the store is migrated and fixtures are loaded.
