@@ -83,3 +83,47 @@ func errorCode(t *testing.T, format string, body []byte) string {
 	require.NotNil(t, m, "no <Code> in %s", body)
 	return string(m[1])
 }
+
+func TestUnservedActions(t *testing.T) {
+	srv := emutest.New(t)
+	t.Run("a real Iot action the emulator does not serve says so", func(t *testing.T) {
+		resp, body := signedGet(t, srv.URL(), map[string]string{"Action": "PublishThingModel", "ProductKey": "a1TestProd1"})
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		assert.Equal(t, "InvalidAction.NotFound", errorCode(t, "JSON", body))
+		assert.Contains(t, string(body), "Iot action PublishThingModel is real but not emulated by iot-emulator; emulated actions: GET /_emulator/actions")
+	})
+	t.Run("a name that is no Iot action keeps the real message", func(t *testing.T) {
+		_, body := signedGet(t, srv.URL(), map[string]string{"Action": "NoSuchAction"})
+		assert.Contains(t, string(body), "Specified api is not found, please check your url and method.")
+	})
+	t.Run("GET /_emulator/actions lists every served action with its required parameters and QPS", func(t *testing.T) {
+		var got struct {
+			Actions []struct {
+				Name     string
+				Required []string
+				QPS      float64
+			}
+		}
+		require.Equal(t, http.StatusOK, adminCall(t, srv, http.MethodGet, "/_emulator/actions", nil, &got))
+		require.Len(t, got.Actions, len(emulator.Actions()))
+		for i, a := range emulator.Actions() {
+			assert.Equal(t, a.Name, got.Actions[i].Name)
+			assert.Equal(t, a.QPS, got.Actions[i].QPS)
+		}
+	})
+}
+
+func TestRPCPaths(t *testing.T) {
+	srv := emutest.New(t)
+	t.Run("a Domain with a trailing slash (path //) is served as /", func(t *testing.T) {
+		resp, err := http.Get(srv.URL() + "//?" + signV1(t, http.MethodGet, map[string]string{"Action": "QueryProduct", "ProductKey": "a1TestProd1"}))
+		_, body := readAll(t, resp, err)
+		assert.Contains(t, string(body), `"Success":true`)
+	})
+	t.Run("another path is refused, naming it", func(t *testing.T) {
+		resp, err := http.Get(srv.URL() + "/v1/iot?" + signV1(t, http.MethodGet, map[string]string{"Action": "QueryProduct", "ProductKey": "a1TestProd1"}))
+		resp, body := readAll(t, resp, err)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		assert.Contains(t, string(body), "not at /v1/iot")
+	})
+}

@@ -308,7 +308,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	table := actions.Table(deps)
 	s.gateway = pop.New(pop.Config{
 		Product: actions.Product, Version: actions.Version, DefaultHost: "iot.cn-shanghai.aliyuncs.com",
-		Actions: table, Credentials: s.Credential, VerifySignatures: cfg.Auth == AuthStrict,
+		Actions: table, Credentials: s.Credential, Unserved: actions.Unserved, VerifySignatures: cfg.Auth == AuthStrict,
 		Throttle: cfg.Throttle, QPS: cfg.QPS, QPSScale: cfg.QPSScale, ThrottleStatus: cfg.ThrottleStatus,
 		BusinessErrorStatus: cfg.BusinessErrorStatus, TimestampWindow: cfg.TimestampWindow,
 		Intercept: s.Intercept, Observe: s.Record, Logger: cfg.Logger, Now: cfg.Now,
@@ -348,7 +348,11 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Route("/_emulator", func(r chi.Router) {
 		if s.cfg.Admin {
-			admin.Routes(r, s.Plane, s.health, s.tls.CAPEM, s.cfg.Logger)
+			var served []admin.Action
+			for _, a := range Actions() {
+				served = append(served, admin.Action{Name: a.Name, Required: append([]string{}, a.Required...), QPS: a.QPS, DeepQPS: a.DeepQPS})
+			}
+			admin.Routes(r, s.Plane, s.health, s.tls.CAPEM, served, s.cfg.Logger)
 		} else {
 			admin.Off(r, s.health, s.tls.CAPEM, s.cfg.Logger)
 		}

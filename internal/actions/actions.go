@@ -103,3 +103,12 @@ func Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Unserved is the message for an action that Iot 2018-01-20 has but the
+// emulator does not serve, "" for a name that is no Iot action at all.
+func Unserved(action string) string {
+	if !realActions[action] {
+		return ""
+	}
+	return "Iot action " + action + " is real but not emulated by iot-emulator; emulated actions: GET /_emulator/actions"
+}

@@ -48,10 +48,21 @@ type api struct {
 	log    *slog.Logger
 }
 
+// Action is one served RPC action as GET /_emulator/actions lists it.
+type Action struct {
+	Name     string   `json:"name"`
+	Required []string `json:"required"`
+	QPS      float64  `json:"qps"`
+	DeepQPS  float64  `json:"deepQps,omitempty"`
+}
+
 // Routes mounts the admin API on r (the /_emulator subtree).
-func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, log *slog.Logger) {
+func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions []Action, log *slog.Logger) {
 	a := &api{p: p, health: health, log: log}
 	r.Use(a.recoverer)
+	r.Get("/actions", func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusOK, map[string]any{"actions": actions})
+	})
 	r.Get("/health", a.healthz)
 	r.Head("/health", a.healthz) // container and load-balancer probes often send HEAD
 	r.Post("/reset", a.reset)

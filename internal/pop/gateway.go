@@ -66,6 +66,10 @@ type Config struct {
 	DefaultHost string
 	Actions     []*Action
 	Credentials Credentials
+	// Unserved, when set, gives the message for an action not in Actions
+	// ("" keeps the gateway's own), so that a real action the product does
+	// not serve is told apart from a typo.
+	Unserved func(action string) string
 	// VerifySignatures checks V1/ACS3 signatures and STS tokens and
 	// requires every common parameter (strict auth); off, only what tells
 	// callers apart is required.
@@ -160,8 +164,10 @@ func (g *Gateway) handle(r *http.Request, c *Call) (body Object, e *Error) {
 	if e := decode(r, c); e != nil {
 		return nil, e
 	}
-	if r.URL.Path != "/" {
-		return nil, ErrActionNotFound
+	// A Domain with a trailing slash makes SDKs ask for "//": that is "/".
+	if strings.Trim(r.URL.Path, "/") != "" {
+		g.log.Info("RPC call on a path other than /", "requestId", c.RequestID, "path", r.URL.Path)
+		return nil, ErrActionNotFound.WithMessage("%s The RPC API is served at /, not at %s.", ErrActionNotFound.Message, r.URL.Path)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return nil, ErrUnsupportedMethod
@@ -338,6 +344,12 @@ func (g *Gateway) admit(c *Call) (*Action, *Error) {
 	}
 	a, ok := g.actions[c.Action]
 	if !ok {
+		if g.cfg.Unserved != nil {
+			if msg := g.cfg.Unserved(c.Action); msg != "" {
+				g.log.Info("unserved action", "requestId", c.RequestID, "action", c.Action)
+				return nil, ErrActionNotFound.WithMessage("%s", msg)
+			}
+		}
 		return nil, ErrActionNotFound
 	}
 	if c.Version != g.cfg.Version {
