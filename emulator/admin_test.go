@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"io"
 	"net/http"
 	"net/url"
@@ -435,4 +436,50 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func TestResetRestoresConfig(t *testing.T) {
+	t.Run("a full reset restores the start-up progression and removes fault rules", func(t *testing.T) {
+		srv := emutest.New(t)
+		srv.SetProgression("manual")
+		srv.InjectFault(emutest.FaultRule{Action: "QueryProduct", LatencyMs: 1})
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "POST", "/_emulator/reset", nil, nil))
+		var p struct{ Progression string }
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "GET", "/_emulator/config/progression", nil, &p))
+		assert.Equal(t, "immediate", p.Progression, "emutest starts on immediate")
+		assert.Empty(t, srv.Emulator().Faults())
+	})
+	t.Run("keep=config keeps the progression and the fault rules", func(t *testing.T) {
+		srv := emutest.New(t)
+		srv.SetProgression("manual")
+		srv.InjectFault(emutest.FaultRule{Action: "QueryProduct", LatencyMs: 1})
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "POST", "/_emulator/reset?keep=config", nil, nil))
+		var p struct{ Progression string }
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "GET", "/_emulator/config/progression", nil, &p))
+		assert.Equal(t, "manual", p.Progression)
+		assert.Len(t, srv.Emulator().Faults(), 1)
+		var e adminErr
+		assert.Equal(t, http.StatusBadRequest, adminCall(t, srv, "POST", "/_emulator/reset?keep=everything", nil, &e))
+	})
+	t.Run("a batch waiting for a manual advance says so in the state view and, once, in the log", func(t *testing.T) {
+		logs := &syncWriter{}
+		srv := emutest.New(t, emutest.WithProgression("manual"), emutest.WithConfig(func(c *emulator.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		}))
+		id := checkNames(t, srv.NewIotClient(), srv.ProductKey(), "waits01")
+		statusOf(t, srv.NewIotClient(), "JSON", srv.ProductKey(), id)
+		var st struct {
+			Accounts []struct {
+				Batches []struct {
+					ApplyID int64 `json:"applyId"`
+					Waiting string
+				}
+			}
+		}
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "GET", "/_emulator/state", nil, &st))
+		require.Len(t, st.Accounts[0].Batches, 1)
+		assert.Equal(t, "manual", st.Accounts[0].Batches[0].Waiting)
+		want := fmt.Sprintf("batch %d waits for POST /_emulator/batches/%d/advance", id, id)
+		assert.Equal(t, 1, strings.Count(logs.String(), want), logs.String())
+	})
 }

@@ -268,7 +268,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	bus := &events.Bus{}
 	s.worker = batch.New(batch.Config{Progression: cfg.Progression, CheckDelay: cfg.CheckDelay, CreateDelay: cfg.CreateDelay,
 		Quota: iot.DeviceQuota(cfg.Region, cfg.DeviceQuota), Logger: cfg.Logger, Now: cfg.Now, Bus: bus}, st)
-	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
+	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Progression: cfg.Progression, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
 		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
 	// No connection outlives a process: after a restart on a kept DB no
 	// device is online until it logs in again.

@@ -256,8 +256,8 @@ func (s *Server) Requests() []JournalEntry { return s.emu.Requests(emulator.Jour
 // ClearRequests empties the request journal.
 func (s *Server) ClearRequests() { s.emu.ClearRequests() }
 
-// Reset wipes all state and reloads the fixtures, and clears fault rules
-// and the journal; the progression stays.
+// Reset wipes all state and reloads the fixtures, clears fault rules and
+// the journal, and restores the progression the server started with.
 func (s *Server) Reset() {
 	if err := s.emu.Reset(context.Background(), ""); err != nil {
 		s.fatalf("emutest: Reset: %v", err)

@@ -204,7 +204,16 @@ func readJSON(r *http.Request, v any) error {
 
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 	ak := r.URL.Query().Get("accessKeyId")
-	if err := a.p.Reset(r.Context(), ak); err != nil {
+	var o control.ResetOptions
+	switch keep := r.URL.Query().Get("keep"); keep {
+	case "":
+	case "config":
+		o.KeepConfig = true
+	default:
+		a.failure(w, r, inputErr("keep: %q is not config (the only thing a reset can keep)", keep))
+		return
+	}
+	if err := a.p.ResetWith(r.Context(), ak, o); err != nil {
 		a.failure(w, r, err)
 		return
 	}

@@ -158,6 +158,12 @@ func (w *Worker) Enter(status string, store func(due *time.Time, polls *int) (io
 	b, err := store(due, polls)
 	w.sched.RUnlock()
 	if err == nil {
+		if due == nil && polls == nil {
+			// Said once, when the batch starts waiting: a suite that left
+			// the progression on manual otherwise hangs without a hint.
+			w.log.Info(fmt.Sprintf("batch %d waits for POST /_emulator/batches/%d/advance", b.ApplyID, b.ApplyID),
+				"applyId", b.ApplyID, "status", b.Status, "progression", ProgressManual)
+		}
 		w.publish(b)
 		w.Wake()
 	}

@@ -37,6 +37,9 @@ func inputErr(format string, args ...any) error {
 type Config struct {
 	// Fixtures seeds the store on start and on reset.
 	Fixtures *fixtures.Fixture
+	// Progression is the start-up batch timing policy, which a full reset
+	// restores.
+	Progression batch.Progression
 	// Loose admits any AccessKeyId, each as its own account seeded with
 	// the first fixture account's products (without devices).
 	Loose bool

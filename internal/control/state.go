@@ -23,13 +23,27 @@ const (
 // defaultFailMsg is the reason of a name failed without one.
 const defaultFailMsg = "Failed through the emulator's admin API."
 
+// ResetOptions change what a full reset keeps.
+type ResetOptions struct {
+	// KeepConfig keeps the progression policy and the fault rules set since
+	// start-up (?keep=config on the admin API).
+	KeepConfig bool
+}
+
 // Reset wipes all state and reloads the fixtures, or, for one AccessKeyId,
 // only that account's state (a fixture account is reloaded; a loose-auth
 // account is seeded again on its next call). A full reset also forgets
-// nonces, refills throttle buckets, and clears fault rules and the journal;
-// the progression policy stays. Batches in CHECK or CREATE are deleted with
-// the rest: the worker never settles a batch half across a reset.
+// nonces, refills throttle buckets, clears the journal, removes fault
+// rules and restores the start-up progression, so a suite never inherits
+// a manual progression that would leave its batches waiting. Batches in
+// CHECK or CREATE are deleted with the rest: the worker never settles a
+// batch half across a reset.
 func (p *Plane) Reset(ctx context.Context, accessKeyID string) error {
+	return p.ResetWith(ctx, accessKeyID, ResetOptions{})
+}
+
+// ResetWith is Reset with options.
+func (p *Plane) ResetWith(ctx context.Context, accessKeyID string, o ResetOptions) error {
 	if accessKeyID == "" {
 		err := p.worker.Exclusive(func() error {
 			p.looseSeed.Clear()
@@ -44,10 +58,18 @@ func (p *Plane) Reset(ctx context.Context, accessKeyID string) error {
 		if p.devices != nil {
 			p.devices.KickAccount("", "the emulator was reset")
 		}
-		p.faults.Clear()
+		if !o.KeepConfig {
+			p.faults.Clear()
+			if p.cfg.Progression.Mode != "" && p.worker.Progression() != p.cfg.Progression {
+				if err := p.worker.SetProgression(ctx, p.cfg.Progression); err != nil {
+					return err
+				}
+				p.log.Info("progression restored by the reset", "progression", p.cfg.Progression.String())
+			}
+		}
 		p.journal.Clear()
 		p.worker.Wake()
-		p.log.Info("reset", "accessKeyId", "")
+		p.log.Info("reset", "accessKeyId", "", "keepConfig", o.KeepConfig)
 		p.publishReset("")
 		return nil
 	}
@@ -142,9 +164,12 @@ type StateBatch struct {
 	// it waits for an advance or for polls.
 	Due *time.Time `json:"due"`
 	// PollsLeft counts the status queries still to come under polls:N.
-	PollsLeft *int      `json:"pollsLeft"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
+	PollsLeft *int `json:"pollsLeft"`
+	// Waiting says what a batch in CHECK or CREATE waits for: "manual" (an
+	// advance or fail), "polls" (status queries) or "time" (its due time).
+	Waiting string    `json:"waiting,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // StateDevicePage is one page of devices, in creation order.
@@ -194,7 +219,7 @@ type StateQuery struct {
 func stateBatch(b iot.Batch) StateBatch {
 	return StateBatch{ApplyID: b.ApplyID, AccessKeyID: b.AccessKeyID, IotInstanceID: b.InstanceID, ProductKey: b.ProductKey,
 		Kind: b.Kind, Status: b.Status, Count: b.Count, Failed: b.Failed, Devices: b.Devices, Due: b.Due, PollsLeft: b.PollsLeft,
-		Created: b.Created, Updated: b.Updated}
+		Created: b.Created, Updated: b.Updated, Waiting: waiting(b)}
 }
 
 // State returns the state q selects.
@@ -344,4 +369,17 @@ func pageOffset(page, size int) int {
 		return math.MaxInt
 	}
 	return (page - 1) * size
+}
+
+// waiting is what a transient batch waits for.
+func waiting(b iot.Batch) string {
+	switch {
+	case !b.Transient():
+		return ""
+	case b.PollsLeft != nil:
+		return "polls"
+	case b.Due == nil:
+		return "manual"
+	}
+	return "time"
 }
