@@ -31,6 +31,9 @@ type Message struct {
 // test, or panics outside one, if the broker refuses it. The device is
 // disconnected when the emulator closes, if not before.
 func (s *Server) ConnectDevice(productKey, deviceName, deviceSecret string) *Device {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	d, err := s.DialDevice(productKey, deviceName, deviceSecret)
 	if err != nil {
 		s.fatalf("emutest: ConnectDevice %s/%s: %v", productKey, deviceName, err)
@@ -66,6 +69,9 @@ func (s *Server) DialDevice(productKey, deviceName, deviceSecret string) (*Devic
 
 // Publish sends a QoS 1 message and waits for the broker's PUBACK.
 func (d *Device) Publish(topic, payload string) {
+	if d.s.t != nil {
+		d.s.t.Helper()
+	}
 	tok := d.client.Publish(topic, 1, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		d.s.fatalf("emutest: Publish %s: %v", topic, tok.Error())
@@ -76,6 +82,9 @@ func (d *Device) Publish(topic, payload string) {
 // messages arrive on (buffered; a full buffer drops messages). It fails
 // the test if the broker refuses the filter.
 func (d *Device) Subscribe(filter string) <-chan Message {
+	if d.s.t != nil {
+		d.s.t.Helper()
+	}
 	ch := make(chan Message, 64)
 	tok := d.client.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
 		select {

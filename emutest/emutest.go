@@ -30,41 +30,47 @@ import (
 	"github.com/iot-emulator/iot-emulator/fixtures"
 )
 
-// Option changes the emulator's configuration before it starts.
-type Option func(*emulator.Config)
+// Option changes the emulator's configuration before it starts; an option
+// given a bad value returns an error, which New reports as the test's
+// failure and Start returns.
+type Option func(*emulator.Config) error
 
 // WithProgression sets the batch timing policy: "immediate", "delay",
 // "manual" or "polls:N". The default here is "immediate", so tests do not wait.
 func WithProgression(p string) Option {
-	return func(c *emulator.Config) {
+	return func(c *emulator.Config) error {
 		pr, err := emulator.ParseProgression(p)
 		if err != nil {
-			panic("emutest.WithProgression: " + err.Error())
+			return fmt.Errorf("WithProgression: %w", err)
 		}
 		c.Progression = pr
+		return nil
 	}
 }
 
 // WithFixtures seeds the emulator from a fixture file instead of the
 // embedded default.
 func WithFixtures(path string) Option {
-	return func(c *emulator.Config) {
+	return func(c *emulator.Config) error {
 		f, err := fixtures.Load(path)
 		if err != nil {
-			panic("emutest.WithFixtures: " + err.Error())
+			return fmt.Errorf("WithFixtures: %w", err)
 		}
 		c.Fixtures = f
+		return nil
 	}
 }
 
 // WithFixture seeds the emulator from an already built fixture.
 func WithFixture(f *fixtures.Fixture) Option {
-	return func(c *emulator.Config) { c.Fixtures = f }
+	return func(c *emulator.Config) error { c.Fixtures = f; return nil }
 }
 
 // WithConfig hands the whole configuration to fn for anything else
 // (throttling, auth mode, delays).
-func WithConfig(fn func(*emulator.Config)) Option { return Option(fn) }
+func WithConfig(fn func(*emulator.Config)) Option {
+	return func(c *emulator.Config) error { fn(c); return nil }
+}
 
 // Server is a running in-process emulator.
 type Server struct {
@@ -102,7 +108,9 @@ func Start(opts ...Option) (*Server, error) {
 	cfg.MQTTAddr = "127.0.0.1:0"    // the broker on a free port too
 	cfg.MQTTTLSAddr = "127.0.0.1:0" // and its TLS listener, with TLS on
 	for _, o := range opts {
-		o(&cfg)
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("emutest: %w", err)
+		}
 	}
 	cfg.DB = "" // always in memory: each test gets its own state
 	emu, err := emulator.Open(context.Background(), cfg)
@@ -179,6 +187,9 @@ func (s *Server) NewIotClient() *iot.Client {
 
 // NewIotClientFor returns an official Go SDK client for another key pair.
 func (s *Server) NewIotClientFor(accessKeyID, accessKeySecret string) *iot.Client {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	c, err := iot.NewClientWithAccessKey("cn-shanghai", accessKeyID, accessKeySecret)
 	if err != nil {
 		s.fatalf("emutest: new client: %v", err)
@@ -205,6 +216,9 @@ type JournalEntry = emulator.JournalEntry
 // SetProgression changes the batch timing policy ("immediate", "delay",
 // "manual", "polls:N"); batches already waiting are rescheduled.
 func (s *Server) SetProgression(p string) {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	pr, err := emulator.ParseProgression(p)
 	if err != nil {
 		s.fatalf("emutest: SetProgression: %v", err)
@@ -219,6 +233,9 @@ func (s *Server) SetProgression(p string) {
 // CREATE_SUCCESS, or *_FAILED for names taken meanwhile) and returns its
 // new status. Use it with WithProgression("manual").
 func (s *Server) Advance(applyID int64) string {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	b, err := s.emu.Advance(context.Background(), applyID)
 	if err != nil {
 		s.fatalf("emutest: Advance: %v", err)
@@ -231,6 +248,9 @@ func (s *Server) Advance(applyID int64) string {
 // ErrorMsg ("" for a default reason); the other names make the ValidList,
 // and in CREATE only they are created. A nil or empty map fails every name.
 func (s *Server) Fail(applyID int64, invalid map[string]string) string {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	b, err := s.emu.Fail(context.Background(), applyID, invalid)
 	if err != nil {
 		s.fatalf("emutest: Fail: %v", err)
@@ -240,6 +260,9 @@ func (s *Server) Fail(applyID int64, invalid map[string]string) string {
 
 // InjectFault adds a fault rule and returns its id (for Emulator().DeleteFault).
 func (s *Server) InjectFault(rule FaultRule) string {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	id, err := s.emu.AddFault(rule)
 	if err != nil {
 		s.fatalf("emutest: InjectFault: %v", err)
@@ -259,6 +282,9 @@ func (s *Server) ClearRequests() { s.emu.ClearRequests() }
 // Reset wipes all state and reloads the fixtures, clears fault rules and
 // the journal, and restores the progression the server started with.
 func (s *Server) Reset() {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	if err := s.emu.Reset(context.Background(), ""); err != nil {
 		s.fatalf("emutest: Reset: %v", err)
 	}
@@ -266,6 +292,9 @@ func (s *Server) Reset() {
 
 // ResetAccount wipes one account's state and reloads its fixture.
 func (s *Server) ResetAccount(accessKeyID string) {
+	if s.t != nil {
+		s.t.Helper()
+	}
 	if err := s.emu.Reset(context.Background(), accessKeyID); err != nil {
 		s.fatalf("emutest: ResetAccount: %v", err)
 	}

@@ -171,3 +171,23 @@ func TestStartedServerHelpersPanic(t *testing.T) {
 	assert.Panics(t, func() { srv.InjectFault(emutest.FaultRule{}) })
 	assert.Panics(t, func() { srv.SetProgression("sometimes") })
 }
+
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  emutest.Option
+		want string
+	}{
+		{"a fixture file that does not exist is an error, not a panic", emutest.WithFixtures("no-such-file.json"), "WithFixtures"},
+		{"a bad progression is an error, not a panic", emutest.WithProgression("sometimes"), "WithProgression"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := emutest.Start(tc.opt)
+			if srv != nil {
+				srv.Close()
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
