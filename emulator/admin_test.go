@@ -2,10 +2,11 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -481,5 +482,34 @@ func TestResetRestoresConfig(t *testing.T) {
 		assert.Equal(t, "manual", st.Accounts[0].Batches[0].Waiting)
 		want := fmt.Sprintf("batch %d waits for POST /_emulator/batches/%d/advance", id, id)
 		assert.Equal(t, 1, strings.Count(logs.String(), want), logs.String())
+	})
+}
+
+func TestLoadFixtures(t *testing.T) {
+	srv := emutest.New(t)
+	body := `{"accounts":[{"accessKeyId":"lateKeyId","accessKeySecret":"lateSecret","products":[{"productKey":"a1LateProd","productName":"late_product","devices":[{"deviceName":"late-01"}]}]},
+		{"accessKeyId":"testAccessKeyId","accessKeySecret":"ignoredSecret","products":[{"productKey":"a1TestProd1","productName":"emulator_default"},{"productKey":"a1Second","productName":"second_product"}]}]}`
+	t.Run("POST /_emulator/fixtures adds what is missing and keeps what exists", func(t *testing.T) {
+		var r map[string]int
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "POST", "/_emulator/fixtures", body, &r))
+		assert.Equal(t, map[string]int{"accountsAdded": 1, "productsAdded": 2, "devicesAdded": 1, "accountsKept": 1, "productsKept": 1, "devicesKept": 0}, r)
+		_, resp := signedGet(t, srv.URL(), map[string]string{"Action": "QueryProduct", "ProductKey": "a1Second"})
+		assert.Contains(t, string(resp), `"Success":true`, "the existing account got the new product and kept its secret")
+	})
+	t.Run("loading it again adds nothing", func(t *testing.T) {
+		var r map[string]int
+		require.Equal(t, http.StatusOK, adminCall(t, srv, "POST", "/_emulator/fixtures", body, &r))
+		assert.Zero(t, r["accountsAdded"]+r["productsAdded"]+r["devicesAdded"])
+	})
+	t.Run("a reset reloads the loaded accounts", func(t *testing.T) {
+		srv.Reset()
+		st, err := srv.Emulator().State(context.Background(), emulator.StateQuery{AccessKeyID: "lateKeyId"})
+		require.NoError(t, err)
+		assert.Len(t, st.Accounts, 1)
+	})
+	t.Run("a bad fixture is a 400 naming the field", func(t *testing.T) {
+		var e adminErr
+		assert.Equal(t, http.StatusBadRequest, adminCall(t, srv, "POST", "/_emulator/fixtures", `{"accounts":[{"accessKeyId":""}]}`, &e))
+		assert.Contains(t, e.Error, "accessKeyId")
 	})
 }

@@ -323,12 +323,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("read store: %w", err)
 	}
 	if len(accounts) == 0 {
-		if err := s.Seed(ctx); err != nil {
-			s.closeBroker()
-			st.Close()
-			return nil, err
-		}
+		err = s.Seed(ctx)
 		s.seeded = true
+	} else {
+		// A kept database gets the fixture too, idempotently: what is
+		// missing is added, what exists is left as it is.
+		_, err = s.MergeFixture(ctx, cfg.Fixtures)
+	}
+	if err != nil {
+		s.closeBroker()
+		st.Close()
+		return nil, err
 	}
 	s.worker.Start(context.WithoutCancel(ctx))
 	s.ready.Store(true)

@@ -72,3 +72,29 @@ func TestDevicesAcrossRestart(t *testing.T) {
 		require.NoError(t, second.stop(t))
 	})
 }
+
+func TestKeptDatabaseGetsNewFixtures(t *testing.T) {
+	t.Run("a fixture given at a restart on a kept --db is applied, and the banner prints what the store holds", func(t *testing.T) {
+		db := filepath.Join(t.TempDir(), "iot.db")
+		first := start(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil)
+		require.NoError(t, first.stop(t))
+		args := []string{"--addr", "127.0.0.1:0", "--db", db, "--fixtures", filepath.Join("..", "..", "fixtures", "example.json")}
+		second := start(t, args, nil)
+		creds := bannerLine(t, second, "credentials: ")
+		assert.Contains(t, creds, "AccessKeyId=testAccessKeyId", "the old account is kept")
+		assert.Contains(t, creds, "AccessKeyId=teamAlphaKeyId", "the new fixture's account is added")
+		c, err := iot.NewClientWithAccessKey("cn-shanghai", "teamAlphaKeyId", "teamAlphaKeySecret")
+		require.NoError(t, err)
+		c.Domain = second.addr
+		req := iot.CreateQueryProductRequest()
+		req.ProductKey = "a1AlphaLamp"
+		resp, err := c.QueryProduct(req)
+		require.NoError(t, err)
+		assert.True(t, resp.Success, resp.Code)
+		assert.Contains(t, second.stderr.String(), "fixtures: added 2 accounts")
+		require.NoError(t, second.stop(t))
+		third := start(t, args, nil)
+		assert.Contains(t, third.stderr.String(), "added 0 accounts, 0 products, 0 devices", "a second start adds nothing")
+		require.NoError(t, third.stop(t))
+	})
+}

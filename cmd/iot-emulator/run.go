@@ -339,15 +339,22 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	if cfg.DB != "" {
 		where = "SQLite file " + cfg.DB
 	}
-	var keys []string
-	for _, a := range cfg.Fixtures.Accounts {
-		for _, p := range a.Products {
-			keys = append(keys, p.ProductKey)
-		}
+	// What the store holds, not what the fixture says: a kept --db may
+	// hold more (or other secrets) than the fixture given now.
+	held, err := srv.State(ctx, emulator.StateQuery{DevicePageSize: 1})
+	if err != nil {
+		return fmt.Errorf("read store: %w", err)
 	}
-	var creds []string
-	for _, a := range cfg.Fixtures.Accounts {
+	var keys, creds []string
+	seen := map[string]bool{}
+	for _, a := range held.Accounts {
 		creds = append(creds, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
+		for _, p := range a.Products {
+			if !seen[p.ProductKey] {
+				seen[p.ProductKey] = true
+				keys = append(keys, p.ProductKey)
+			}
+		}
 	}
 	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), ln.Addr())
 	if a := srv.MQTTAddr(); a != "" {

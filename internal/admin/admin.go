@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/iot-emulator/iot-emulator/fixtures"
 	"github.com/iot-emulator/iot-emulator/internal/batch"
 	"github.com/iot-emulator/iot-emulator/internal/control"
 	"github.com/iot-emulator/iot-emulator/internal/faults"
@@ -78,6 +79,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions
 	r.Delete("/faults/{id}", a.deleteFault)
 	r.Get("/requests", a.requests)
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
+	r.Post("/fixtures", a.loadFixture)
 	r.Get("/ca.pem", servePEM(caPEM))
 	r.Delete("/requests", a.clearRequests)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -400,4 +402,34 @@ func (a *api) kick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	JSON(w, http.StatusOK, map[string]any{"kicked": n})
+}
+
+// loadFixture applies a fixture, from the body or from ?path= (a file the
+// emulator can read), idempotently.
+func (a *api) loadFixture(w http.ResponseWriter, r *http.Request) {
+	var f *fixtures.Fixture
+	var err error
+	if path := r.URL.Query().Get("path"); path != "" {
+		f, err = fixtures.Load(path)
+	} else {
+		var body []byte
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		switch {
+		case err != nil:
+		case len(body) > maxBody:
+			err = fmt.Errorf("body: larger than %d bytes", maxBody)
+		default:
+			f, err = fixtures.Parse(body)
+		}
+	}
+	if err != nil {
+		a.failure(w, r, inputErr("%v", err))
+		return
+	}
+	report, err := a.p.LoadFixture(r.Context(), f)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, report)
 }

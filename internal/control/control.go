@@ -66,6 +66,8 @@ type Plane struct {
 	gateway interface{ Reset() }
 	// devices is the broker, when it is on.
 	devices Devices
+	// fxMu guards cfg.Fixtures, which LoadFixture extends.
+	fxMu sync.Mutex
 	// looseSeed holds one lock per AccessKeyId, so a loose account is
 	// created once however many first calls race.
 	looseSeed sync.Map
@@ -135,17 +137,67 @@ func (p *Plane) AttachGateway(g interface{ Reset() }) { p.gateway = g }
 func (p *Plane) Seed(ctx context.Context) error {
 	// A fixture built in code (emutest.WithFixture) has not been through
 	// the loader's validation yet.
-	if err := p.cfg.Fixtures.Validate(); err != nil {
+	f := p.Fixtures()
+	if err := f.Validate(); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
-	if err := p.st.Replace(ctx, "", Seeds(p.cfg.Fixtures)); err != nil {
+	if err := p.st.Replace(ctx, "", Seeds(f)); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
 	return nil
 }
 
 // Fixtures is the fixture the plane seeds from.
-func (p *Plane) Fixtures() *fixtures.Fixture { return p.cfg.Fixtures }
+func (p *Plane) Fixtures() *fixtures.Fixture {
+	p.fxMu.Lock()
+	defer p.fxMu.Unlock()
+	return p.cfg.Fixtures
+}
+
+// LoadFixture applies a fixture to the running emulator idempotently:
+// what is missing is created, what exists is left alone. Its accounts
+// then belong to the fixture a reset reloads (an account of the same
+// AccessKeyId replaced). The one-line report is logged.
+func (p *Plane) LoadFixture(ctx context.Context, f *fixtures.Fixture) (store.MergeReport, error) {
+	if err := f.Validate(); err != nil {
+		return store.MergeReport{}, inputErr("fixture: %v", err)
+	}
+	r, err := p.MergeFixture(ctx, f)
+	if err != nil {
+		return r, err
+	}
+	p.fxMu.Lock()
+	merged := &fixtures.Fixture{Accounts: append([]fixtures.Account(nil), p.cfg.Fixtures.Accounts...)}
+	for _, a := range f.Accounts {
+		replaced := false
+		for i := range merged.Accounts {
+			if merged.Accounts[i].AccessKeyID == a.AccessKeyID {
+				merged.Accounts[i], replaced = a, true
+			}
+		}
+		if !replaced {
+			merged.Accounts = append(merged.Accounts, a)
+		}
+	}
+	p.cfg.Fixtures = merged
+	p.fxMu.Unlock()
+	return r, nil
+}
+
+// MergeFixture writes a fixture into the store idempotently and logs what
+// it added and kept; start-up applies the configured fixture this way to a
+// store that already holds state.
+func (p *Plane) MergeFixture(ctx context.Context, f *fixtures.Fixture) (store.MergeReport, error) {
+	r, err := p.st.Merge(ctx, Seeds(f))
+	if err != nil {
+		if errors.Is(err, iot.ErrConflict) {
+			return r, fmt.Errorf("fixture conflicts with the stored state: %w", errors.Join(err, ErrInput))
+		}
+		return r, err
+	}
+	p.log.Info("fixtures: " + r.String())
+	return r, nil
+}
 
 // Intercept is the gateway's fault hook: it applies the fault rules.
 func (p *Plane) Intercept(ctx context.Context, c *pop.Call) error { return p.faults.Apply(ctx, c) }
@@ -218,10 +270,11 @@ func (p *Plane) account(ctx context.Context, ak string) (iot.Account, error) {
 // looseTemplate is a deep copy of the first fixture account without
 // devices, secrets or token, so seeding never aliases the fixture.
 func (p *Plane) looseTemplate() fixtures.Account {
-	if len(p.cfg.Fixtures.Accounts) == 0 {
+	f := p.Fixtures()
+	if len(f.Accounts) == 0 {
 		return fixtures.Account{}
 	}
-	src := p.cfg.Fixtures.Accounts[0]
+	src := f.Accounts[0]
 	t := fixtures.Account{Instances: append([]string(nil), src.Instances...)}
 	for _, pr := range src.Products {
 		pr.Devices = nil

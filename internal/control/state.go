@@ -74,9 +74,10 @@ func (p *Plane) ResetWith(ctx context.Context, accessKeyID string, o ResetOption
 		return nil
 	}
 	var tmpl *fixtures.Account
-	for i, a := range p.cfg.Fixtures.Accounts {
+	f := p.Fixtures()
+	for i, a := range f.Accounts {
 		if a.AccessKeyID == accessKeyID {
-			tmpl = &p.cfg.Fixtures.Accounts[i]
+			tmpl = &f.Accounts[i]
 		}
 	}
 	if tmpl == nil {
