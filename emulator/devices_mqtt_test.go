@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -287,6 +288,21 @@ func TestBrokerSurvivesGarbage(t *testing.T) {
 		_, err = conn.Read(make([]byte, 1))
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), "timeout", "the broker closed it, not our own deadline")
+	})
+	t.Run("a CONNECT of an unsupported protocol level gets return code 1", func(t *testing.T) {
+		for _, level := range []byte{2, 6, 255} {
+			conn, err := net.Dial("tcp", srv.MQTTAddr())
+			require.NoError(t, err)
+			vh := append(mqttString("MQTT"), level, 0x02, 0, 60)
+			vh = append(vh, mqttString("c|securemode=3|")...)
+			conn.Write(append([]byte{0x10, byte(len(vh))}, vh...))
+			ack := make([]byte, 4)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = io.ReadFull(conn, ack)
+			conn.Close()
+			require.NoError(t, err, "level %d", level)
+			assert.Equal(t, []byte{0x20, 0x02, 0x00, 0x01}, ack, "level %d", level)
+		}
 	})
 	t.Run("a device silent for 1.5 times its Keep Alive is dropped and goes OFFLINE", func(t *testing.T) {
 		srv := emutest.New(t, emutest.WithConfig(func(c *emulator.Config) { c.MQTTKeepaliveCheck = false }))

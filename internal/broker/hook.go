@@ -49,7 +49,7 @@ func (h *hook) ID() string { return "iot-emulator" }
 func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnDisconnect,
-		mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublish, mqtt.OnPublished,
+		mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnSubscribed, mqtt.OnPublish, mqtt.OnPublished, mqtt.OnPacketRead,
 	}, []byte{b})
 }
 
@@ -90,6 +90,27 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 }
 
 var errLoginRefused = errors.New("login refused")
+
+// OnPacketRead answers a CONNECT of a protocol level other than 3, 4 or 5
+// with return code 1 (0x84 for a v5 name), as devices.md §5 says; mochi
+// would send a v5 code 0x82 that a 3.x client cannot read.
+func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type != packets.Connect {
+		return pk, nil
+	}
+	switch {
+	case string(pk.Connect.ProtocolName) == "MQIsdp" && pk.ProtocolVersion == 3:
+	case string(pk.Connect.ProtocolName) == "MQTT" && (pk.ProtocolVersion == 4 || pk.ProtocolVersion == 5):
+	case string(pk.Connect.ProtocolName) != "MQIsdp" && string(pk.Connect.ProtocolName) != "MQTT":
+		// Not MQTT at all: mochi's own refusal stands.
+	default:
+		sess := &session{clientID: pk.Connect.ClientIdentifier, ip: remoteIP(cl.Net.Remote)}
+		h.b.journal(sess, "login refused", 1, "unsupported protocol level "+itoa(int(pk.ProtocolVersion)), nil)
+		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ReasonCode: 1})
+		return pk, errLoginRefused
+	}
+	return pk, nil
+}
 
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	h.b.mu.Lock()

@@ -199,7 +199,9 @@ func (s *Store) ApplyDeviceEvent(ctx context.Context, accessKeyID, iotID string,
 			if d.Activated.IsZero() {
 				d.Activated = now
 			}
-			d.LastOnline, d.IPAddress = now, ip
+			// Every accepted login stamps the status time, a takeover of an
+			// online device too (docs/fidelity.md, devices §6.1).
+			d.LastOnline, d.IPAddress, d.StatusChanged = now, ip, now
 		}
 		if next != d.Status {
 			d.Status, d.StatusChanged = next, now
