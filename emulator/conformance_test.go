@@ -127,3 +127,36 @@ func TestRPCPaths(t *testing.T) {
 		assert.Contains(t, string(body), "not at /v1/iot")
 	})
 }
+
+func TestIndexPage(t *testing.T) {
+	srv := emutest.New(t)
+	get := func(path, accept string) (*http.Response, string) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL()+path, nil)
+		require.NoError(t, err)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		resp, body := readAll(t, resp, err)
+		return resp, string(body)
+	}
+	for _, path := range []string{"/", "/_emulator/", "/_emulator"} {
+		t.Run("a browser asking for "+path+" gets the index page with the endpoints, credentials and modes", func(t *testing.T) {
+			resp, body := get(path, "text/html,application/xhtml+xml")
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+			for _, want := range []string{"iot-emulator", "http://" + srv.Domain(), "tcp://" + srv.MQTTAddr(), "AccessKeyId=testAccessKeyId", "batch progression", "/_emulator/state"} {
+				assert.Contains(t, body, want)
+			}
+		})
+	}
+	t.Run("an RPC call on / without Accept: text/html is still an RPC call", func(t *testing.T) {
+		_, body := get("/", "")
+		assert.Contains(t, body, "<Code>MissingAction</Code>")
+	})
+	t.Run("/favicon.ico is no RPC call", func(t *testing.T) {
+		resp, body := get("/favicon.ico", "image/*")
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		assert.NotContains(t, body, "InvalidAction")
+	})
+}

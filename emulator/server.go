@@ -123,6 +123,8 @@ type Config struct {
 	TLSHosts        []string
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
+	// Version is shown on the index page ("" is "devel").
+	Version string
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -351,7 +353,9 @@ func (s *Server) Config() Config { return s.cfg }
 // off, the admin API under /_emulator/.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	index := admin.Index(s.indexInfo)
 	r.Route("/_emulator", func(r chi.Router) {
+		defer r.Get("/", index)
 		if s.cfg.Admin {
 			var served []admin.Action
 			for _, a := range Actions() {
@@ -362,10 +366,40 @@ func (s *Server) routes() http.Handler {
 			admin.Off(r, s.health, s.tls.CAPEM, s.cfg.Logger)
 		}
 	})
-	r.Handle("/", s.gateway)
+	// A browser's tab icon is no RPC call.
+	r.Get("/favicon.ico", http.NotFound)
+	r.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if admin.WantsHTML(r) {
+			index(w, r)
+			return
+		}
+		s.gateway.ServeHTTP(w, r)
+	}))
 	r.NotFound(s.gateway.ServeHTTP)
 	r.MethodNotAllowed(s.gateway.ServeHTTP)
 	return r
+}
+
+// indexInfo is what the index page shows for a request.
+func (s *Server) indexInfo(r *http.Request) admin.IndexInfo {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	info := admin.IndexInfo{Version: s.cfg.Version, RPC: scheme + "://" + r.Host, Auth: s.cfg.Auth, Progression: s.Progression().String(),
+		Throttle: map[bool]string{true: "on", false: "off"}[s.cfg.Throttle], Admin: s.cfg.Admin}
+	if info.Version == "" {
+		info.Version = "devel"
+	}
+	if a := s.MQTTAddr(); a != "" {
+		info.MQTT = "tcp://" + a
+	}
+	if st, err := s.State(r.Context(), StateQuery{DevicePageSize: 1}); err == nil {
+		for _, a := range st.Accounts {
+			info.Credentials = append(info.Credentials, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
+		}
+	}
+	return info
 }
 
 // health is "ok" once the store is migrated and fixtures are loaded, and

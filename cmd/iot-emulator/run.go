@@ -247,6 +247,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 // fixture file, the logger) and validates it.
 func (o *options) config(stderr io.Writer) (emulator.Config, error) {
 	cfg := o.cfg
+	cfg.Version = Version()
 	if o.fixtures != "" {
 		f, err := fixtures.Load(o.fixtures)
 		if err != nil {
