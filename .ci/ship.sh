@@ -67,7 +67,7 @@ IOT_ENDPOINT="$addr" "$work/example-go"
 
 echo "-- examples/node (@alicloud/pop-core)"
 (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
-IOT_ENDPOINT="http://$addr" node examples/node/index.js
+IOT_ENDPOINT="$addr" node examples/node/index.js # host:port works as well as a URL
 
 echo "-- examples/node/tea.js (@alicloud/iot20180120, ACS3 signatures)"
 IOT_ENDPOINT="http://$addr" node examples/node/tea.js
@@ -78,7 +78,7 @@ go build -o "$work/example-device" ./examples/device
 IOT_ENDPOINT="$addr" IOT_MQTT="$mqtt" "$work/example-device"
 
 echo "-- examples/node/device.js (alibabacloud-iot-device-sdk) and mqttjs.js (MQTT.js)"
-IOT_ENDPOINT="http://$addr" IOT_MQTT="mqtt://$mqtt" node examples/node/device.js
+IOT_ENDPOINT="$addr" IOT_MQTT="$mqtt" node examples/node/device.js
 IOT_ENDPOINT="http://$addr" IOT_MQTT="mqtt://$mqtt" node examples/node/mqttjs.js
 
 echo "-- SIGTERM: graceful stop, exit status 0"

@@ -29,7 +29,7 @@ import (
 func main() {
 	fs := flag.NewFlagSet("device", flag.ExitOnError)
 	endpoint := fs.String("endpoint", envOr("IOT_ENDPOINT", "127.0.0.1:8080"), "emulator RPC host:port (env IOT_ENDPOINT)")
-	broker := fs.String("mqtt", envOr("IOT_MQTT", "127.0.0.1:1883"), "emulator MQTT host:port (env IOT_MQTT)")
+	broker := fs.String("mqtt", envOr("IOT_MQTT", "127.0.0.1:1883"), "emulator MQTT host:port or mqtt:// URL (env IOT_MQTT)")
 	fs.Parse(os.Args[1:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -51,7 +51,9 @@ func run(ctx context.Context, endpoint, broker string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Both forms work: host:port, or a URL.
 	client.Domain = strings.TrimPrefix(endpoint, "http://")
+	broker = strings.TrimPrefix(strings.TrimPrefix(broker, "mqtt://"), "tcp://")
 	reg := iot.CreateRegisterDeviceRequest()
 	reg.ProductKey = "a1TestProd1"
 	resp, err := client.RegisterDevice(reg)

@@ -20,4 +20,10 @@ func TestDeviceExample(t *testing.T) {
 			t.Errorf("no ONLINE line:\n%s", out.String())
 		}
 	})
+	t.Run("the addresses may be URLs as well as host:port", func(t *testing.T) {
+		srv := emutest.New(t)
+		if err := run(context.Background(), srv.URL(), "mqtt://"+srv.MQTTAddr(), &bytes.Buffer{}); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	})
 }

@@ -3,15 +3,15 @@
 // RPC API registers, then posting a property. Run it against a running
 // emulator: IOT_ENDPOINT=http://127.0.0.1:8080 IOT_MQTT=mqtt://127.0.0.1:1883 node device.js
 const RPCClient = require('@alicloud/pop-core');
+const { endpoint, mqttUrl } = require('./endpoint'); // host:port or URLs
 const iot = require('alibabacloud-iot-device-sdk');
 
 const rpc = new RPCClient({
-  endpoint: process.env.IOT_ENDPOINT || 'http://127.0.0.1:8080',
+  endpoint,
   apiVersion: '2018-01-20',
   accessKeyId: 'testAccessKeyId',
   accessKeySecret: 'testAccessKeySecret',
 });
-const mqttUrl = process.env.IOT_MQTT || 'mqtt://127.0.0.1:1883';
 
 async function main() {
   const reg = await rpc.request('RegisterDevice', { ProductKey: 'a1TestProd1' }, { method: 'POST' });

@@ -6,11 +6,13 @@
 //   npm ci && IOT_ENDPOINT=http://127.0.0.1:8080 node index.js
 'use strict';
 
+const { endpoint } = require('./endpoint'); // IOT_ENDPOINT: host:port or URL
+
 // quick-start:begin
 const RPCClient = require('@alicloud/pop-core');
 
 const client = new RPCClient({
-  endpoint: process.env.IOT_ENDPOINT || 'http://127.0.0.1:8080',
+  endpoint, // 'http://127.0.0.1:8080'
   apiVersion: '2018-01-20',
   accessKeyId: 'testAccessKeyId',
   accessKeySecret: 'testAccessKeySecret',

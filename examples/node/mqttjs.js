@@ -4,14 +4,14 @@
 const crypto = require('node:crypto');
 const mqtt = require('mqtt');
 const RPCClient = require('@alicloud/pop-core');
+const { endpoint, mqttUrl } = require('./endpoint'); // host:port or URLs
 
 const rpc = new RPCClient({
-  endpoint: process.env.IOT_ENDPOINT || 'http://127.0.0.1:8080',
+  endpoint,
   apiVersion: '2018-01-20',
   accessKeyId: 'testAccessKeyId',
   accessKeySecret: 'testAccessKeySecret',
 });
-const mqttUrl = process.env.IOT_MQTT || 'mqtt://127.0.0.1:1883';
 
 async function main() {
   const reg = await rpc.request('RegisterDevice', { ProductKey: 'a1TestProd1' }, { method: 'POST' });

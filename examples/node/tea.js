@@ -5,12 +5,14 @@
 //   npm ci && IOT_ENDPOINT=http://127.0.0.1:8080 node tea.js
 'use strict';
 
+const { endpoint } = require('./endpoint'); // IOT_ENDPOINT: host:port or URL
+
 // quick-start:begin
 const Iot = require('@alicloud/iot20180120');
 const { Config } = require('@alicloud/openapi-client');
 
 const client = new Iot.default(new Config({
-  endpoint: new URL(process.env.IOT_ENDPOINT || 'http://127.0.0.1:8080').host,
+  endpoint: new URL(endpoint).host, // '127.0.0.1:8080'
   protocol: 'http',
   accessKeyId: 'testAccessKeyId',
   accessKeySecret: 'testAccessKeySecret',
