@@ -325,6 +325,14 @@ func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *re
 		return d, nil
 	}
 	sess.dev.AccessKeyID = candidates[0].AccessKeyID
+	content := "clientId" + login.ClientID + "deviceName" + login.DeviceName + "productKey" + login.ProductKey
+	if withTS {
+		content += "timestamp" + ts
+	}
+	// At debug, what the password should be the HMAC of, to fix a device's
+	// signing from here.
+	b.log.Debug("mqtt login refused: wrong password", "productKey", login.ProductKey, "deviceName", login.DeviceName,
+		"signMethod", login.SignMethod, "signedContent", content, "password", got)
 	return iot.Device{}, &refuseSecret
 }
 

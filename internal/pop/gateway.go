@@ -365,18 +365,26 @@ func (g *Gateway) admit(c *Call) (*Action, *Error) {
 		// name; the gateway wants exactly yyyy-MM-ddTHH:mm:ssZ.
 		t, err := time.Parse(timestampLayout, cred.timestamp)
 		if err != nil || len(cred.timestamp) != len(timestampLayout) {
+			g.log.Debug("refused: timestamp format", "requestId", c.RequestID, "timestamp", cred.timestamp, "want", "yyyy-MM-ddTHH:mm:ssZ (UTC)")
 			return nil, ErrTimestampFormat
 		}
 		if d := g.now().Sub(t); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
+			g.log.Debug("refused: timestamp outside the window", "requestId", c.RequestID, "timestamp", cred.timestamp,
+				"serverTime", g.now().UTC().Format(timestampLayout), "skew", d.String(), "window", g.cfg.TimestampWindow.String())
 			return nil, ErrTimestampExpired
 		}
 	}
 	if g.cfg.VerifySignatures {
-		if e := verify(c, secret); e != nil {
+		if e, why := verify(c, secret); e != nil {
+			// At debug, enough to fix a client's signing bug from here: what
+			// the server signed, and what the client sent.
+			g.log.Debug("refused: "+e.Code, append([]any{"requestId", c.RequestID, "accessKeyId", c.AccessKeyID}, why...)...)
 			return nil, e
 		}
 	}
 	if cred.hasNonce && !g.nonces.add(c.AccessKeyID, cred.nonce, g.now()) {
+		g.log.Debug("refused: nonce seen before", "requestId", c.RequestID, "accessKeyId", c.AccessKeyID, "nonce", cred.nonce,
+			"remembered", (2 * g.cfg.TimestampWindow).String())
 		return nil, ErrNonceUsed
 	}
 	if t := g.limits.take(c, g.now()); t != nil {
@@ -496,11 +504,12 @@ func headerNames() []string {
 
 // verify checks the V1 or V3 signature, then the STS token, which the
 // signature covers.
-func verify(c *Call, secret Credential) *Error {
+// The second result is what the debug log says of a refusal.
+func verify(c *Call, secret Credential) (*Error, []any) {
 	if c.V3 {
 		hash := signature.PayloadHash(c.Body)
 		if !strings.EqualFold(c.Header.Get("x-acs-content-sha256"), hash) {
-			return ErrContentSHA256Mismatch
+			return ErrContentSHA256Mismatch, []any{"sent", c.Header.Get("x-acs-content-sha256"), "bodySHA256", hash}
 		}
 		headers := make(map[string][]string, len(c.Header)+1)
 		for k, v := range c.Header {
@@ -508,13 +517,15 @@ func verify(c *Call, secret Credential) *Error {
 		}
 		headers["host"] = []string{c.Host}
 		cr := signature.V3CanonicalRequest(signature.Request{Method: c.Method, Path: "/", Query: c.Query, Headers: headers, PayloadHash: hash}, c.auth.SignedHeaders)
-		if !signature.V3Verify(secret.Secret, signature.V3StringToSign(cr), c.auth.Signature) {
-			return ErrSignatureMismatch
+		sts := signature.V3StringToSign(cr)
+		if !signature.V3Verify(secret.Secret, sts, c.auth.Signature) {
+			return ErrSignatureMismatch, []any{"scheme", "ACS3-HMAC-SHA256", "canonicalRequest", cr, "stringToSign", sts, "signedHeaders", strings.Join(c.auth.SignedHeaders, ";"), "signature", c.auth.Signature}
 		}
 	} else {
 		sts := signature.V1StringToSign(c.Method, c.signedParams())
 		if !signature.V1Verify(secret.Secret, sts, c.Params["Signature"]) {
-			return ErrSignatureMismatch.WithMessage("%s server string to sign is:%s", ErrSignatureMismatch.Message, sts)
+			return ErrSignatureMismatch.WithMessage("%s server string to sign is:%s", ErrSignatureMismatch.Message, sts),
+				[]any{"scheme", "V1 HMAC-SHA1", "method", c.Method, "stringToSign", sts, "signature", c.Params["Signature"]}
 		}
 	}
 	token := c.Params["SecurityToken"]
@@ -526,9 +537,9 @@ func verify(c *Call, secret Credential) *Error {
 	case token == "":
 		// The fixture says this key pair is an STS credential, which is
 		// never valid without its token.
-		return ErrSecurityTokenMissing
+		return ErrSecurityTokenMissing, []any{"why", "the account's fixture has a securityToken"}
 	case token != want:
-		return ErrSecurityTokenInvalid
+		return ErrSecurityTokenInvalid, []any{"why", "not the account's securityToken"}
 	}
-	return nil
+	return nil, nil
 }

@@ -71,7 +71,7 @@ func toyProduct(t *testing.T) (*httptest.Server, *syncBuffer, func() []pop.Recor
 			records = append(records, r)
 			mu.Unlock()
 		},
-		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
@@ -172,5 +172,34 @@ func TestErrorsCompareByCode(t *testing.T) {
 		var e *pop.Error
 		require.ErrorAs(t, errors.Join(errors.New("ctx"), base), &e)
 		assert.Equal(t, "toy.Compared", e.Code)
+	})
+}
+
+func TestDebugRefusals(t *testing.T) {
+	srv, logs, _ := toyProduct(t)
+	t.Run("a wrong signature is logged at debug with the string to sign the server computed", func(t *testing.T) {
+		q := signature.SignV1("GET", "toyKey", "wrongSecret", map[string]string{"Action": "Echo", "Word": "hi", "Version": "2020-01-01", "Format": "JSON"})
+		resp, err := http.Get(srv.URL + "/?" + q.Encode())
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Contains(t, logs.String(), "refused: SignatureDoesNotMatch")
+		assert.Contains(t, logs.String(), "stringToSign=GET&%2F&")
+	})
+	t.Run("a stale timestamp is logged with the skew", func(t *testing.T) {
+		q := signature.SignV1("GET", "toyKey", "toySecret", map[string]string{"Action": "Echo", "Word": "hi", "Version": "2020-01-01", "Timestamp": "2020-01-01T00:00:00Z"})
+		resp, err := http.Get(srv.URL + "/?" + q.Encode())
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Contains(t, logs.String(), "refused: timestamp outside the window")
+		assert.Contains(t, logs.String(), "skew=")
+	})
+	t.Run("a reused nonce is logged", func(t *testing.T) {
+		q := signature.SignV1("GET", "toyKey", "toySecret", map[string]string{"Action": "Echo", "Word": "hi", "Version": "2020-01-01", "SignatureNonce": "same-nonce"})
+		for range 2 {
+			resp, err := http.Get(srv.URL + "/?" + q.Encode())
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+		assert.Contains(t, logs.String(), "refused: nonce seen before")
 	})
 }
