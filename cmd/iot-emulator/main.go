@@ -20,7 +20,7 @@ func main() {
 		stop()
 	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if err != errUsage {
+		if err != errUsage { // the healthcheck's flag package has said it
 			fmt.Fprintln(os.Stderr, "iot-emulator:", err)
 		}
 		os.Exit(1)

@@ -29,8 +29,20 @@ var version = ""
 // badValueRE reads the flag package's error for a value a flag refused.
 var badValueRE = regexp.MustCompile(`^invalid value (".*") for flag -([\w-]+): (.*)$`)
 
-// errUsage means the flag package already told the user what was wrong.
+// errUsage marks a mistake on the command line. The healthcheck's flag
+// package has told the user already; the server's usageErr says it in its
+// own message.
 var errUsage = errors.New("usage")
+
+// usageError is a command-line mistake with its one-line message.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+func usageErr(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
 
 // envPrefix prefixes the environment variable of every flag.
 const envPrefix = "IOT_EMULATOR_"
@@ -43,6 +55,8 @@ func envName(flagName string) string {
 // the flags are bound to (with DefaultConfig's values as their defaults),
 // and the few settings that belong to the command alone.
 type options struct {
+	// usage prints --help.
+	usage                               func()
 	cfg                                 emulator.Config
 	addr, fixtures, logFormat, logLevel string
 	showVersion                         bool
@@ -143,9 +157,12 @@ func (f progressionFlag) Set(s string) error {
 	return err
 }
 
-func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(o *options, help io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("iot-emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package's own messages (single dashes, the whole usage on
+	// every mistake) are replaced by parseOptions' one-line errors.
+	fs.SetOutput(io.Discard)
+	stderr := help
 	o.cfg = emulator.DefaultConfig()
 	c := &o.cfg
 	c.QPS = map[string]float64{}
@@ -181,7 +198,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
-	fs.Usage = func() {
+	o.usage = func() {
 		fmt.Fprintf(stderr, "Usage: iot-emulator [flags]\n       iot-emulator healthcheck [--url URL]\n\nEvery flag can also be set with an environment variable %s<FLAG> (flag wins).\n\nFlags:\n", envPrefix)
 		fs.VisitAll(func(f *flag.Flag) {
 			if f.Name == "version" {
@@ -208,9 +225,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 // parses the command line over them, so a flag wins and --help already
 // sees the environment (it prints the QPS limits in force). For the
 // repeatable --qps, flags override the environment's list action by action.
-func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (*options, error) {
 	o := &options{}
-	fs := newFlagSet(o, stderr)
+	fs := newFlagSet(o, stdout)
+	fs.Usage = func() {}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		// --version is an action, not a setting: an IOT_EMULATOR_VERSION
@@ -220,7 +238,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		}
 		if v := getenv(envName(f.Name)); v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, e)
+				err = fmt.Errorf("%s=%s: %s", envName(f.Name), v, valueHint(f, e))
 			}
 		}
 	})
@@ -229,18 +247,48 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			o.usage()
 			return nil, flag.ErrHelp
 		}
-		// A value a flag refused is named the way the user spells flags.
-		if m := badValueRE.FindStringSubmatch(err.Error()); m != nil {
-			return nil, fmt.Errorf("--%s %s: %s", m[2], m[1], m[3])
+		// One line, flags spelt with two dashes, and the way to more.
+		msg := err.Error()
+		if m := badValueRE.FindStringSubmatch(msg); m != nil {
+			return nil, fmt.Errorf("--%s %s: %s", m[2], m[1], valueHint(fs.Lookup(m[2]), errors.New(m[3])))
 		}
-		return nil, errUsage
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			return nil, usageErr("unknown flag --%s (see --help)", strings.TrimPrefix(name, "-"))
+		}
+		if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+			return nil, usageErr("--%s needs a value (see --help)", strings.TrimPrefix(name, "-"))
+		}
+		return nil, usageErr("%s (see --help)", msg)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	return o, nil
+}
+
+// valueHint says what a flag wants, for a value it refused: the flag
+// package's own "parse error" says nothing.
+func valueHint(f *flag.Flag, err error) string {
+	if f == nil {
+		return err.Error()
+	}
+	switch f.Value.(type) {
+	case flag.Getter:
+		switch f.Value.(flag.Getter).Get().(type) {
+		case time.Duration:
+			return "want a duration such as 500ms"
+		case int:
+			return "want an integer"
+		case float64:
+			return "want a number such as 0.5"
+		case bool:
+			return "want true or false"
+		}
+	}
+	return err.Error()
 }
 
 // config completes the Config with what the command alone knows (the
@@ -288,7 +336,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
 	}
-	o, err := parseOptions(args, getenv, stderr)
+	o, err := parseOptions(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -416,6 +464,9 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 			addr = net.JoinHostPort("127.0.0.1", port)
 		}
 		target = "http://" + addr
+	}
+	if !strings.Contains(target, "://") {
+		target = "http://" + target // --url host:port
 	}
 	if !strings.Contains(strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://"), "/_emulator/") {
 		target = strings.TrimRight(target, "/") + "/_emulator/health"
