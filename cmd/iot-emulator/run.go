@@ -405,7 +405,16 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), ln.Addr())
+	// A wildcard bind is printed as a URL one can use, with where it is bound.
+	url := usableAddr(ln.Addr().String())
+	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), url)
+	if url != ln.Addr().String() {
+		fmt.Fprintf(stdout, "bound to %s (every interface)\n", ln.Addr())
+	}
+	if cfg.Admin {
+		fmt.Fprintf(stdout, "admin: http://%s/_emulator/ (a page for browsers; JSON routes under it)\n", url)
+	}
+	fmt.Fprintf(stdout, "modes: auth=%s throttle=%s batch-progression=%s tls=%s\n", cfg.Auth, onOffWord(cfg.Throttle), cfg.Progression, onOffWord(cfg.TLS))
 	if a := srv.MQTTAddr(); a != "" {
 		fmt.Fprintf(stdout, "mqtt: tcp://%s\n", a)
 	}
@@ -424,7 +433,27 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	fmt.Fprintf(stdout, "credentials: %s\n", strings.Join(creds, "; "))
 	fmt.Fprintf(stdout, "product keys: %s\n", strings.Join(keys, " "))
 	fmt.Fprintf(stdout, "state: %s\n", where)
+	// The same, as one structured record for --log-format json readers.
+	cfg.Logger.Info("started", "version", Version(), "rpc", "http://"+url, "mqtt", srv.MQTTAddr(), "admin", cfg.Admin,
+		"auth", cfg.Auth, "throttle", cfg.Throttle, "progression", cfg.Progression.String(), "tls", cfg.TLS, "state", where,
+		"accounts", len(held.Accounts), "productKeys", keys)
 	return srv.Run(ctx, listeners...)
+}
+
+// usableAddr turns a wildcard listen address into one a client can dial.
+func usableAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || (host != "0.0.0.0" && host != "::" && host != "") {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func onOffWord(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // checkWritable fails early, naming the file, when the --db file cannot be

@@ -30,6 +30,19 @@ func bannerLine(t *testing.T, in *instance, prefix string) string {
 	return ""
 }
 
+func TestBanner(t *testing.T) {
+	t.Run("a wildcard bind prints a usable URL, the admin base URL and the modes, and a JSON record", func(t *testing.T) {
+		in := start(t, []string{"--addr", "0.0.0.0:0", "--log-format", "json"}, nil)
+		assert.True(t, strings.HasPrefix(in.addr, "127.0.0.1:"), in.addr)
+		assert.Regexp(t, `^(0\.0\.0\.0|\[::\]):\d+ \(every interface\)$`, bannerLine(t, in, "bound to "))
+		assert.Equal(t, "http://"+in.addr+"/_emulator/ (a page for browsers; JSON routes under it)", bannerLine(t, in, "admin: "))
+		assert.Equal(t, "auth=strict throttle=on batch-progression=delay tls=off", bannerLine(t, in, "modes: "))
+		require.NoError(t, in.stop(t))
+		assert.Contains(t, in.stderr.String(), `"msg":"started"`)
+		assert.Contains(t, in.stderr.String(), `"rpc":"http://127.0.0.1:`)
+	})
+}
+
 func TestTLSFlags(t *testing.T) {
 	t.Run("--tls on serves HTTPS on --tls-addr with a CA kept in --tls-dir, and says how to trust it", func(t *testing.T) {
 		dir := t.TempDir()
