@@ -513,3 +513,32 @@ func TestLoadFixtures(t *testing.T) {
 		assert.Contains(t, e.Error, "accessKeyId")
 	})
 }
+
+func TestAdminErrorsReadWell(t *testing.T) {
+	srv := emutest.New(t)
+	t.Run("an error says what is wrong without Go's wrapping words", func(t *testing.T) {
+		var e adminErr
+		require.Equal(t, http.StatusNotFound, adminCall(t, srv, "POST", "/_emulator/batches/999/advance", nil, &e))
+		assert.Equal(t, "no batch with applyId 999", e.Error)
+		require.Equal(t, http.StatusBadRequest, adminCall(t, srv, "POST", "/_emulator/batches/x/advance", nil, &e))
+		assert.NotContains(t, e.Error, "invalid input")
+	})
+	t.Run("a 405 names the allowed methods, in the Allow header too", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPatch, srv.URL()+"/_emulator/reset", nil)
+		require.NoError(t, err)
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+		assert.Equal(t, "POST", resp.Header.Get("Allow"))
+	})
+	t.Run("JSON is not HTML-escaped", func(t *testing.T) {
+		_, body := signedGet(t, srv.URL(), map[string]string{"Action": "QueryProduct", "ProductKey": "a1TestProd1", "Extra": "a&b<c>"})
+		_ = body
+		resp, err := srv.HTTPClient().Get(srv.URL() + "/_emulator/requests")
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Contains(t, string(raw), `a&b<c>`)
+	})
+}

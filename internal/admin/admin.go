@@ -85,8 +85,18 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusNotFound, map[string]any{"error": "no admin endpoint " + r.URL.Path})
 	})
+	mux := r
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		JSON(w, http.StatusMethodNotAllowed, map[string]any{"error": r.Method + " is not allowed on " + r.URL.Path})
+		// chi forgets the allowed methods once the handler is our own.
+		var allowed []string
+		path := strings.TrimPrefix(r.URL.Path, "/_emulator")
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			if mux.Match(chi.NewRouteContext(), m, path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		JSON(w, http.StatusMethodNotAllowed, map[string]any{"error": r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", ")})
 	})
 }
 
@@ -156,7 +166,10 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// Parameters and messages carry '&' and '<' (topics, URLs) as they are.
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 // failure maps an error of the control plane to its HTTP answer; an
@@ -173,7 +186,17 @@ func (a *api) failure(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		a.log.Error("admin", "path", r.URL.Path, "err", err)
 	}
-	JSON(w, status, map[string]any{"error": err.Error()})
+	JSON(w, status, map[string]any{"error": plain(err)})
+}
+
+// plain is an error's message without the sentinel Go wrapping adds
+// ("invalid input: …", "…: not found", "…: wrong state").
+func plain(err error) string {
+	msg := strings.TrimPrefix(err.Error(), control.ErrInput.Error()+": ")
+	for _, s := range []error{iot.ErrNotFound, iot.ErrState, iot.ErrConflict, control.ErrInput} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg
 }
 
 func inputErr(format string, args ...any) error {
