@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -201,5 +202,22 @@ func TestDebugRefusals(t *testing.T) {
 			resp.Body.Close()
 		}
 		assert.Contains(t, logs.String(), "refused: nonce seen before")
+	})
+}
+
+func TestRedactParams(t *testing.T) {
+	t.Run("a long repeat list keeps its first elements in numeric order and counts the rest", func(t *testing.T) {
+		p := map[string]string{"Action": "BatchCheckDeviceNames", "Signature": "sig", "AccessKeySecret": "s"}
+		for i := 1; i <= 150; i++ {
+			p[fmt.Sprintf("DeviceName.%d", i)] = fmt.Sprint(i)
+		}
+		out, omitted := pop.RedactParams(p)
+		assert.Equal(t, "***", out["Signature"])
+		assert.Equal(t, "***", out["AccessKeySecret"])
+		assert.Len(t, out, pop.MaxRecordParams)
+		assert.Equal(t, 150+3-pop.MaxRecordParams, omitted)
+		assert.Contains(t, out, "DeviceName.2")
+		assert.Contains(t, out, "DeviceName.97")
+		assert.NotContains(t, out, "DeviceName.150", "the last ones are the ones left out")
 	})
 }

@@ -39,7 +39,8 @@ func RedactParams(p map[string]string) (map[string]string, int) {
 	}
 	omitted := 0
 	if len(out)+len(lists) > MaxRecordParams {
-		sort.Strings(lists)
+		// DeviceName.2 before DeviceName.10: the first elements are kept.
+		sort.Slice(lists, func(i, j int) bool { return listLess(lists[i], lists[j]) })
 	}
 	for _, k := range lists {
 		if len(out) >= MaxRecordParams {
@@ -53,6 +54,24 @@ func RedactParams(p map[string]string) (map[string]string, int) {
 		out[k] = v
 	}
 	return out, omitted
+}
+
+// listLess orders repeat-list keys (Name.N, Name.N.Field) by name, then
+// by their numeric indexes.
+func listLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] == bs[i] {
+			continue
+		}
+		an, aerr := strconv.Atoi(as[i])
+		bn, berr := strconv.Atoi(bs[i])
+		if aerr == nil && berr == nil {
+			return an < bn
+		}
+		return as[i] < bs[i]
+	}
+	return len(as) < len(bs)
 }
 
 var errNotInteger = errors.New("not an integer")
