@@ -289,3 +289,15 @@ func TestFaultValidation(t *testing.T) {
 	}
 	assert.Empty(t, srv.Emulator().Faults())
 }
+
+func TestFaultsInTheJournal(t *testing.T) {
+	srv := emutest.New(t)
+	id := srv.InjectFault(emutest.FaultRule{Action: "QueryProduct", Code: "iot.system.SystemException", Count: 1})
+	_, body := signedGet(t, srv.URL(), map[string]string{"Action": "QueryProduct", "ProductKey": "a1TestProd1"})
+	require.Contains(t, string(body), "SystemException")
+	_, _ = signedGet(t, srv.URL(), map[string]string{"Action": "QueryProduct", "ProductKey": "a1TestProd1"})
+	entries := srv.Requests()
+	require.Len(t, entries, 2)
+	assert.Equal(t, []string{id}, entries[0].Faults, "the faulted call names its rule")
+	assert.Empty(t, entries[1].Faults)
+}

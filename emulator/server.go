@@ -504,6 +504,9 @@ func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", ShutdownTimeout)
+	// A fault rule's sleep is no work to wait for: it ends now, so a stop
+	// (docker stop) is not held up by a ten-minute latency rule.
+	s.StopFaultSleeps()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	var drainErr error

@@ -206,7 +206,7 @@ func (p *Plane) Intercept(ctx context.Context, c *pop.Call) error { return p.fau
 // publishes it on the bus.
 func (p *Plane) Record(r pop.Record) {
 	p.Journal(journal.Entry{Time: r.Time, RequestID: r.RequestID, Protocol: journal.RPC, Action: r.Action, AccessKeyID: r.AccessKeyID,
-		Params: r.Params, ParamsOmitted: r.ParamsOmitted, Status: r.Status, Code: r.Code, LatencyMs: r.LatencyMs})
+		Params: r.Params, ParamsOmitted: r.ParamsOmitted, Faults: r.Faults, Status: r.Status, Code: r.Code, LatencyMs: r.LatencyMs})
 }
 
 // Journal adds an entry to the journal and publishes it on the bus (kind
@@ -329,6 +329,9 @@ func (p *Plane) AddFault(r faults.Rule) (string, error) {
 
 // Faults lists the fault rules in the order they apply.
 func (p *Plane) Faults() []faults.Fault { return p.faults.List() }
+
+// StopFaultSleeps ends the injected latencies in progress (shutdown).
+func (p *Plane) StopFaultSleeps() { p.faults.Stop() }
 
 // DeleteFault removes one rule and reports whether it existed.
 func (p *Plane) DeleteFault(id string) bool { return p.faults.Remove(id) }

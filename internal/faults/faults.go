@@ -131,7 +131,14 @@ type Set struct {
 	// of a rule with neither code nor latency.
 	served      func(string) bool
 	defaultCode string
+	// stop ends every injected latency (shutdown).
+	stop     chan struct{}
+	stopOnce sync.Once
 }
+
+// Stop ends the injected latencies in progress and every later one, so a
+// shutdown never waits for a fault rule's sleep.
+func (f *Set) Stop() { f.stopOnce.Do(func() { close(f.stop) }) }
 
 type faultState struct {
 	Fault
@@ -141,7 +148,7 @@ type faultState struct {
 // NewSet returns an empty set for the actions served reports, whose rules
 // without code or latency answer defaultCode.
 func NewSet(served func(action string) bool, defaultCode string) *Set {
-	return &Set{served: served, defaultCode: defaultCode}
+	return &Set{served: served, defaultCode: defaultCode, stop: make(chan struct{})}
 }
 
 // errFaultCancelled answers a call whose client left during an injected latency.
@@ -158,6 +165,8 @@ func (f *Set) Apply(ctx context.Context, c *pop.Call) error {
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
+			return errFaultCancelled
+		case <-f.stop:
 			return errFaultCancelled
 		case <-t.C:
 		}
@@ -185,6 +194,7 @@ func (f *Set) fire(c *pop.Call) (time.Duration, *pop.Error) {
 			continue
 		}
 		r.Hits++
+		c.Faults = append(c.Faults, r.ID) // the journal says which rules fired
 		latency += time.Duration(r.LatencyMs) * time.Millisecond
 		if e := r.injected(f.defaultCode); e != nil {
 			return latency, e

@@ -29,6 +29,8 @@ type Entry struct {
 	Params map[string]string `json:"params"`
 	// ParamsOmitted counts repeat-list elements left out of Params.
 	ParamsOmitted int `json:"paramsOmitted,omitempty"`
+	// Faults are the ids of the fault rules that fired on an RPC call.
+	Faults []string `json:"faults,omitempty"`
 	// Status is the HTTP status of an RPC answer, or the CONNACK code of a
 	// login.
 	Status int `json:"status"`

@@ -58,6 +58,8 @@ type Call struct {
 	// InstanceID is the IotInstanceId parameter ("" is the public instance).
 	InstanceID string
 	auth       signature.Authorization
+	// Faults are the ids of the fault rules that fired on the call.
+	Faults []string
 	// throttled says why the throttle refused the call.
 	throttled *throttle
 }

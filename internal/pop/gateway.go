@@ -51,10 +51,12 @@ type Record struct {
 	// ParamsOmitted counts repeat-list elements left out of Params once it
 	// holds MaxRecordParams entries, so a 10,000-name batch does not keep
 	// 20,000 strings per record.
-	ParamsOmitted int     `json:"paramsOmitted,omitempty"`
-	Status        int     `json:"status"`
-	Code          string  `json:"code"`
-	LatencyMs     float64 `json:"latencyMs"`
+	ParamsOmitted int `json:"paramsOmitted,omitempty"`
+	// Faults are the ids of the fault rules that fired on the call.
+	Faults    []string `json:"faults,omitempty"`
+	Status    int      `json:"status"`
+	Code      string   `json:"code"`
+	LatencyMs float64  `json:"latencyMs"`
 }
 
 // Config is what a gateway serves and how strictly.
@@ -303,7 +305,7 @@ func (g *Gateway) record(c *Call, status int, e *Error) {
 		"latencyMs", latency, "params", params)
 	if g.cfg.Observe != nil {
 		g.cfg.Observe(Record{Time: c.Received.UTC(), RequestID: c.RequestID, Action: c.Action, AccessKeyID: c.AccessKeyID,
-			Params: params, ParamsOmitted: omitted, Status: status, Code: code, LatencyMs: latency})
+			Params: params, ParamsOmitted: omitted, Faults: c.Faults, Status: status, Code: code, LatencyMs: latency})
 	}
 }
 
