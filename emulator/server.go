@@ -125,6 +125,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is shown on the index page ("" is "devel").
 	Version string
+	// Seed, when not 0, makes generated ids and secrets (ProductKeys,
+	// DeviceNames, DeviceSecrets, IotIds) the same in every run. It is
+	// process-wide.
+	Seed uint64
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -258,6 +262,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Seed != 0 {
+		iot.SeedRandom(cfg.Seed)
 	}
 	st, err := store.Open(ctx, cfg.DB, cfg.Now)
 	if err != nil {

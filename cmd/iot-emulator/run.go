@@ -185,6 +185,7 @@ func newFlagSet(o *options, help io.Writer) *flag.FlagSet {
 	fs.Var(onOff{&c.Admin}, "admin", "admin API under /_emulator/: on or off (health stays on)")
 	fs.IntVar(&c.JournalSize, "journal-size", c.JournalSize, "how many requests the request journal keeps")
 	fs.StringVar(&c.Region, "region", c.Region, "region reported in device details")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "make generated ids and secrets the same in every run (0: random)")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", c.MQTTAddr, "MQTT (TCP) address devices log in at; off switches the broker off")
 	fs.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", c.MQTTWSAddr, "MQTT over WebSocket address (path /mqtt); empty or off: none")
 	fs.Var(onOff{&c.TLS}, "tls", "serve HTTPS and MQTT over TLS beside the plain listeners (and TLS on the plain RPC port): on or off")

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,5 +74,22 @@ func TestTLSFlags(t *testing.T) {
 		_, _, err := runOnce(t, []string{"--addr", "127.0.0.1:0", "--tls", "on", "--tls-addr", "127.0.0.1:0", "--tls-cert", "x.pem"}, nil)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "--tls-key")
+	})
+}
+
+func TestSeed(t *testing.T) {
+	t.Run("--seed makes generated secrets the same in every run", func(t *testing.T) {
+		secret := func() string {
+			in := start(t, []string{"--addr", "127.0.0.1:0", "--seed", "42"}, nil)
+			defer in.stop(t)
+			c := sdkClient(t, in.addr)
+			req := iot.CreateRegisterDeviceRequest()
+			req.ProductKey = "a1TestProd1"
+			resp, err := c.RegisterDevice(req)
+			require.NoError(t, err)
+			require.True(t, resp.Success, resp.Code)
+			return resp.Data.DeviceName + "/" + resp.Data.DeviceSecret
+		}
+		assert.Equal(t, secret(), secret())
 	})
 }

@@ -1,6 +1,45 @@
 package iot
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"sync"
+)
+
+// seeded, when set, draws identifiers and secrets from a seeded sequence
+// instead of crypto/rand, so that a suite gets the same ones in every run.
+var seeded struct {
+	sync.Mutex
+	r *mrand.ChaCha8
+}
+
+// SeedRandom makes every later identifier and secret of the process come from a
+// sequence fixed by n (0 returns to crypto/rand). It is for tests that
+// want the same generated values in every run; seeded secrets are
+// predictable by design.
+func SeedRandom(n uint64) {
+	seeded.Lock()
+	defer seeded.Unlock()
+	if n == 0 {
+		seeded.r = nil
+		return
+	}
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(n >> (8 * i))
+	}
+	seeded.r = mrand.NewChaCha8(key)
+}
+
+func fill(buf []byte) {
+	seeded.Lock()
+	defer seeded.Unlock()
+	if seeded.r != nil {
+		seeded.r.Read(buf)
+		return
+	}
+	rand.Read(buf) // never fails on supported platforms
+}
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -10,7 +49,7 @@ func RandomString(n int) string {
 	out := make([]byte, 0, n)
 	buf := make([]byte, n+n/4+4)
 	for len(out) < n {
-		rand.Read(buf) // never fails on supported platforms
+		fill(buf)
 		for _, c := range buf {
 			// 248 = 4*62: rejecting above it keeps the draw uniform.
 			if c < 248 && len(out) < n {
