@@ -360,6 +360,15 @@ func TestReadmeAdminCurls(t *testing.T) {
 			assert.True(t, strings.HasPrefix(strings.TrimSpace(string(out)), "{"), "a JSON answer: %s", out)
 		})
 	}
+	t.Run("the block leaves the emulator as it found it", func(t *testing.T) {
+		for path, want := range map[string]string{"/_emulator/config/progression": `{"progression":"manual"}`, "/_emulator/faults": `{"faults":[]}`} {
+			resp, err := http.Get("http://" + in.addr + path)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.JSONEq(t, want, string(body), path)
+		}
+	})
 }
 
 // TestReadmeAPITable keeps the README's APIs table in step with the action

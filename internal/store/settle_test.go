@@ -147,3 +147,27 @@ func TestMigrations(t *testing.T) {
 		assert.Greater(t, second.ApplyID, first.ApplyID)
 	})
 }
+
+func TestOneProcessPerFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "iot.db")
+	t.Run("a second open of a file database in use is refused, naming the holder", func(t *testing.T) {
+		first, err := store.Open(ctx, path, nil)
+		require.NoError(t, err)
+		_, err = store.Open(ctx, path, nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "in use by another iot-emulator")
+		require.NoError(t, first.Close())
+		again, err := store.Open(ctx, path, nil)
+		require.NoError(t, err, "closing releases the lock")
+		require.NoError(t, again.Close())
+	})
+	t.Run("in-memory stores share nothing and lock nothing", func(t *testing.T) {
+		a, err := store.Open(ctx, store.Memory, nil)
+		require.NoError(t, err)
+		defer a.Close()
+		b, err := store.Open(ctx, store.Memory, nil)
+		require.NoError(t, err)
+		defer b.Close()
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,8 +28,9 @@ var migrations embed.FS
 
 // Store is the emulator's state. It is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	now  func() time.Time
+	lock *os.File // held while a file database is open
 }
 
 // Memory is the DSN of a private in-memory database.
@@ -46,11 +48,17 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		// The driver reads them as the start of DSN parameters.
 		return nil, fmt.Errorf("database path %q: '?' and '#' are not supported in file names", path)
 	}
+	var lock *os.File
 	if path != "" && path != Memory {
+		var err error
+		if lock, err = lockFile(path); err != nil {
+			return nil, err
+		}
 		dsn = "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		closeLock(lock)
 		return nil, err
 	}
 	// One connection: an in-memory database lives and dies with its
@@ -60,16 +68,28 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, now: now}
+	s := &Store{db: db, now: now, lock: lock}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		closeLock(lock)
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database and releases its lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	closeLock(s.lock)
+	s.lock = nil
+	return err
+}
+
+func closeLock(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
+}
 
 func migrationNames() ([]string, error) {
 	entries, err := fs.ReadDir(migrations, "migrations")
