@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/emutest"
+	"github.com/iot-emulator/iot-emulator/signature"
 )
 
 // exampleValues holds a well-formed value for every parameter an action of
@@ -159,4 +161,23 @@ func TestIndexPage(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 		assert.NotContains(t, body, "InvalidAction")
 	})
+}
+
+func TestRequiredCommonParameters(t *testing.T) {
+	srv := emutest.New(t)
+	for _, p := range []string{"SignatureMethod", "SignatureVersion"} {
+		t.Run("a V1 call without "+p+" is Missing"+p+" and changes nothing", func(t *testing.T) {
+			q := signature.SignV1(http.MethodGet, "testAccessKeyId", "testAccessKeySecret", map[string]string{
+				"Action": "RegisterDevice", "Version": "2018-01-20", "Format": "JSON", "ProductKey": "a1TestProd1", "DeviceName": "nomethod" + p[9:12]})
+			q.Del(p)
+			q.Set("Signature", signature.V1Sign("testAccessKeySecret", signature.V1StringToSign(http.MethodGet, q)))
+			resp, err := http.Get(srv.URL() + "/?" + q.Encode())
+			resp, body := readAll(t, resp, err)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Equal(t, "Missing"+p, errorCode(t, "JSON", body))
+			st, err := srv.Emulator().State(context.Background(), emulator.StateQuery{AccessKeyID: "testAccessKeyId"})
+			require.NoError(t, err)
+			assert.Zero(t, st.Devices.Total, "nothing was registered")
+		})
+	}
 }

@@ -441,7 +441,10 @@ func (g *Gateway) commonParams(c *Call) (credentials, *Error) {
 		cred.nonce, cred.hasNonce = headerValue(c, "x-acs-signature-nonce")
 		return cred, nil
 	}
-	for _, p := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureNonce", "Timestamp"} {
+	// Every V1 common parameter is required in strict mode, SignatureMethod
+	// and SignatureVersion too (docs/fidelity.md, protocol §3.1): without
+	// them a call was accepted and acted.
+	for _, p := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "SignatureMethod", "SignatureVersion"} {
 		if _, ok := c.Params[p]; ok {
 			continue
 		}
