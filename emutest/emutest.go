@@ -28,6 +28,7 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/fixtures"
+	"github.com/iot-emulator/iot-emulator/internal/control"
 )
 
 // Option changes the emulator's configuration before it starts; an option
@@ -221,11 +222,11 @@ func (s *Server) SetProgression(p string) {
 	}
 	pr, err := emulator.ParseProgression(p)
 	if err != nil {
-		s.fatalf("emutest: SetProgression: %v", err)
+		s.fatalf("emutest: SetProgression: %s", control.Message(err))
 		return
 	}
 	if err := s.emu.SetProgression(context.Background(), pr); err != nil {
-		s.fatalf("emutest: SetProgression: %v", err)
+		s.fatalf("emutest: SetProgression: %s", control.Message(err))
 	}
 }
 
@@ -238,7 +239,7 @@ func (s *Server) Advance(applyID int64) string {
 	}
 	b, err := s.emu.Advance(context.Background(), applyID)
 	if err != nil {
-		s.fatalf("emutest: Advance: %v", err)
+		s.fatalf("emutest: Advance: %s", control.Message(err))
 	}
 	return b.Status
 }
@@ -253,7 +254,7 @@ func (s *Server) Fail(applyID int64, invalid map[string]string) string {
 	}
 	b, err := s.emu.Fail(context.Background(), applyID, invalid)
 	if err != nil {
-		s.fatalf("emutest: Fail: %v", err)
+		s.fatalf("emutest: Fail: %s", control.Message(err))
 	}
 	return b.Status
 }
@@ -265,7 +266,7 @@ func (s *Server) InjectFault(rule FaultRule) string {
 	}
 	id, err := s.emu.AddFault(rule)
 	if err != nil {
-		s.fatalf("emutest: InjectFault: %v", err)
+		s.fatalf("emutest: InjectFault: %s", control.Message(err))
 	}
 	return id
 }
@@ -286,7 +287,7 @@ func (s *Server) Reset() {
 		s.t.Helper()
 	}
 	if err := s.emu.Reset(context.Background(), ""); err != nil {
-		s.fatalf("emutest: Reset: %v", err)
+		s.fatalf("emutest: Reset: %s", control.Message(err))
 	}
 }
 
@@ -296,6 +297,6 @@ func (s *Server) ResetAccount(accessKeyID string) {
 		s.t.Helper()
 	}
 	if err := s.emu.Reset(context.Background(), accessKeyID); err != nil {
-		s.fatalf("emutest: ResetAccount: %v", err)
+		s.fatalf("emutest: ResetAccount: %s", control.Message(err))
 	}
 }

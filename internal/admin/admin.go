@@ -186,17 +186,7 @@ func (a *api) failure(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		a.log.Error("admin", "path", r.URL.Path, "err", err)
 	}
-	JSON(w, status, map[string]any{"error": plain(err)})
-}
-
-// plain is an error's message without the sentinel Go wrapping adds
-// ("invalid input: …", "…: not found", "…: wrong state").
-func plain(err error) string {
-	msg := strings.TrimPrefix(err.Error(), control.ErrInput.Error()+": ")
-	for _, s := range []error{iot.ErrNotFound, iot.ErrState, iot.ErrConflict, control.ErrInput} {
-		msg = strings.TrimSuffix(msg, ": "+s.Error())
-	}
-	return msg
+	JSON(w, status, map[string]any{"error": control.Message(err)})
 }
 
 func inputErr(format string, args ...any) error {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,16 @@ import (
 // admin API); not-found and wrong-state errors are iot.ErrNotFound and
 // iot.ErrState.
 var ErrInput = faults.ErrInput
+
+// Message is an error's message without the sentinel Go wrapping adds
+// ("invalid input: …", "…: not found", "…: wrong state"), for people.
+func Message(err error) string {
+	msg := strings.TrimPrefix(err.Error(), ErrInput.Error()+": ")
+	for _, s := range []error{iot.ErrNotFound, iot.ErrState, iot.ErrConflict, ErrInput} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg
+}
 
 func inputErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
