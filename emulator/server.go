@@ -217,7 +217,6 @@ type Server struct {
 	broker  *broker.Broker
 	tls     tlsca.Material
 	handler http.Handler
-	seeded  bool
 	ready   atomic.Bool
 	closing sync.Once
 }
@@ -325,15 +324,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.AttachGateway(s.gateway)
 	s.handler = s.routes()
 
-	accounts, err := st.Accounts(ctx)
+	held, err := st.HasAccounts(ctx)
 	if err != nil {
 		s.closeBroker()
 		st.Close()
 		return nil, fmt.Errorf("read store: %w", err)
 	}
-	if len(accounts) == 0 {
+	if !held {
 		err = s.Seed(ctx)
-		s.seeded = true
 	} else {
 		// A kept database gets the fixture too, idempotently: what is
 		// missing is added, what exists is left as it is.
@@ -348,10 +346,6 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.ready.Store(true)
 	return s, nil
 }
-
-// Seeded reports whether Open wrote the fixtures (the store was new or
-// empty) rather than keeping the state a database file already held.
-func (s *Server) Seeded() bool { return s.seeded }
 
 // Config returns the configuration the server runs with.
 func (s *Server) Config() Config { return s.cfg }
@@ -401,11 +395,11 @@ func (s *Server) indexInfo(r *http.Request) admin.IndexInfo {
 	if a := s.MQTTAddr(); a != "" {
 		info.MQTT = "tcp://" + a
 	}
-	if st, err := s.State(r.Context(), StateQuery{DevicePageSize: 1}); err == nil {
-		for _, a := range st.Accounts {
-			info.Credentials = append(info.Credentials, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
-		}
+	held, err := s.Held(r.Context())
+	if err != nil {
+		s.cfg.Logger.Error("index page: read store", "err", err)
 	}
+	info.Credentials = held.Credentials
 	return info
 }
 

@@ -276,9 +276,8 @@ func valueHint(f *flag.Flag, err error) string {
 	if f == nil {
 		return err.Error()
 	}
-	switch f.Value.(type) {
-	case flag.Getter:
-		switch f.Value.(flag.Getter).Get().(type) {
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
 		case time.Duration:
 			return "want a duration such as 500ms"
 		case int:
@@ -391,21 +390,11 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	}
 	// What the store holds, not what the fixture says: a kept --db may
 	// hold more (or other secrets) than the fixture given now.
-	held, err := srv.State(ctx, emulator.StateQuery{DevicePageSize: 1})
+	held, err := srv.Held(ctx)
 	if err != nil {
 		return fmt.Errorf("read store: %w", err)
 	}
-	var keys, creds []string
-	seen := map[string]bool{}
-	for _, a := range held.Accounts {
-		creds = append(creds, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
-		for _, p := range a.Products {
-			if !seen[p.ProductKey] {
-				seen[p.ProductKey] = true
-				keys = append(keys, p.ProductKey)
-			}
-		}
-	}
+	creds, keys := held.Credentials, held.ProductKeys
 	// A wildcard bind is printed as a URL one can use, with where it is bound.
 	url := usableAddr(ln.Addr().String())
 	fmt.Fprintf(stdout, "iot-emulator %s listening on http://%s\n", Version(), url)
@@ -437,7 +426,7 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	// The same, as one structured record for --log-format json readers.
 	cfg.Logger.Info("started", "version", Version(), "rpc", "http://"+url, "mqtt", srv.MQTTAddr(), "admin", cfg.Admin,
 		"auth", cfg.Auth, "throttle", cfg.Throttle, "progression", cfg.Progression.String(), "tls", cfg.TLS, "state", where,
-		"accounts", len(held.Accounts), "productKeys", keys)
+		"accounts", len(creds), "productKeys", keys)
 	return srv.Run(ctx, listeners...)
 }
 

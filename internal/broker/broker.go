@@ -250,14 +250,6 @@ func (b *Broker) Kick(accessKeyID, iotID, cause string) bool {
 	return true
 }
 
-// Online reports whether the device has a live connection.
-func (b *Broker) Online(accessKeyID, iotID string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_, ok := b.current[deviceKey(accessKeyID, iotID)]
-	return ok
-}
-
 // disconnect ends a client's connection: v5 clients are told why, v3 has
 // no server DISCONNECT, so the socket just closes.
 func (b *Broker) disconnect(cl *mqtt.Client, code packets.Code) {

@@ -223,6 +223,40 @@ func stateBatch(b iot.Batch) StateBatch {
 		Created: b.Created, Updated: b.Updated, Waiting: waiting(b)}
 }
 
+// Held is what the store holds, as the banner and the index page show it.
+type Held struct {
+	// Credentials are "AccessKeyId=… AccessKeySecret=…", one per account.
+	Credentials []string
+	// ProductKeys are every account's product keys, each once.
+	ProductKeys []string
+}
+
+// Held reads the accounts and product keys the store holds: not what a
+// fixture says, since a kept --db may hold more or other secrets. Unlike
+// State it reads no batches or devices.
+func (p *Plane) Held(ctx context.Context) (Held, error) {
+	var h Held
+	accounts, err := p.st.Accounts(ctx)
+	if err != nil {
+		return h, err
+	}
+	seen := map[string]bool{}
+	for _, a := range accounts {
+		h.Credentials = append(h.Credentials, "AccessKeyId="+a.AccessKeyID+" AccessKeySecret="+a.AccessKeySecret)
+		products, err := p.st.Products(ctx, a.AccessKeyID)
+		if err != nil {
+			return h, err
+		}
+		for _, pr := range products {
+			if !seen[pr.ProductKey] {
+				seen[pr.ProductKey] = true
+				h.ProductKeys = append(h.ProductKeys, pr.ProductKey)
+			}
+		}
+	}
+	return h, nil
+}
+
 // State returns the state q selects.
 func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 	page, size := max(q.DevicePage, 1), q.DevicePageSize

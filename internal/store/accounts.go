@@ -32,6 +32,14 @@ func (s *Store) Account(ctx context.Context, accessKeyID string) (iot.Account, e
 	return a, nil
 }
 
+// HasAccounts reports whether the store holds any account: start-up
+// seeds a store without one and merges into a store with some.
+func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
+	var found bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM accounts)`).Scan(&found)
+	return found, err
+}
+
 // Accounts lists every account, ordered by AccessKeyId.
 func (s *Store) Accounts(ctx context.Context) ([]iot.Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT access_key_id FROM accounts ORDER BY access_key_id`)
