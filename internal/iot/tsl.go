@@ -16,26 +16,26 @@ const DefaultTSLSchema = "https://iotx-tsl.oss-ap-southeast-1.aliyuncs.com/schem
 
 // Limits of a thing model module (things.md §8.4).
 const (
-	MaxTSLBytes          = 512 * 1024
-	MaxFeatures          = 300
-	MaxServiceParams     = 100 // input, and separately output, per service
-	MaxEventParams       = 100
-	MaxModuleParams      = 300 // in/out params over all custom services and events
-	maxIdentifierLength  = 50
-	builtinPostEvent     = "post"
-	builtinSetService    = "set"
-	builtinGetService    = "get"
-	builtinPostMethod    = "thing.event.property.post"
-	builtinSetMethod     = "thing.service.property.set"
-	builtinGetMethod     = "thing.service.property.get"
-	defaultAccessMode    = "rw"
-	defaultEventType     = "info"
-	defaultCallType      = "async"
-	readOnlyAccessMode   = "r"
-	readWriteAccessMode  = "rw"
-	eventMethodPrefix    = "thing.event."
-	eventMethodSuffix    = ".post"
-	serviceMethodPrefix  = "thing.service."
+	MaxTSLBytes         = 512 * 1024
+	MaxFeatures         = 300
+	MaxServiceParams    = 100 // input, and separately output, per service
+	MaxEventParams      = 100
+	MaxModuleParams     = 300 // in/out params over all custom services and events
+	maxIdentifierLength = 50
+	builtinPostEvent    = "post"
+	builtinSetService   = "set"
+	builtinGetService   = "get"
+	builtinPostMethod   = "thing.event.property.post"
+	builtinSetMethod    = "thing.service.property.set"
+	builtinGetMethod    = "thing.service.property.get"
+	defaultAccessMode   = "rw"
+	defaultEventType    = "info"
+	defaultCallType     = "async"
+	readOnlyAccessMode  = "r"
+	readWriteAccessMode = "rw"
+	eventMethodPrefix   = "thing.event."
+	eventMethodSuffix   = ".post"
+	serviceMethodPrefix = "thing.service."
 )
 
 // ThingModel is a product's thing model in Alibaba's TSL JSON (things.md §8.1).
