@@ -148,9 +148,9 @@ func (s Service) MarshalJSON() ([]byte, error) {
 		var b []byte
 		var err error
 		if p.DataType.Type == "" {
-			b, err = json.Marshal(p.Identifier)
+			b, err = marshalNoEscape(p.Identifier)
 		} else {
-			b, err = json.Marshal(p)
+			b, err = marshalNoEscape(p)
 		}
 		if err != nil {
 			return nil, err
@@ -161,7 +161,7 @@ func (s Service) MarshalJSON() ([]byte, error) {
 	if out == nil {
 		out = []Param{}
 	}
-	return json.Marshal(serviceJSON{Identifier: s.Identifier, Name: s.Name, Desc: s.Desc, Required: s.Required,
+	return marshalNoEscape(serviceJSON{Identifier: s.Identifier, Name: s.Name, Desc: s.Desc, Required: s.Required,
 		CallType: s.CallType, Method: s.Method, InputData: in, OutputData: out})
 }
 
@@ -407,6 +407,13 @@ var scalarTypes = map[string]bool{"int": true, "float": true, "double": true, "t
 func checkDataType(path string, dt *DataType, inStruct bool) error {
 	if isNull(dt.Specs) {
 		dt.Specs = nil
+	} else {
+		// Compacted, so that a parsed model equals the model parsed back
+		// from its own JSON; key order and content stay as written.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, dt.Specs); err == nil {
+			dt.Specs = json.RawMessage(buf.Bytes())
+		}
 	}
 	spath := path + ".specs"
 	switch dt.Type {
@@ -560,7 +567,8 @@ func (m ThingModel) JSON(productKey string) []byte {
 	if out.Events == nil {
 		out.Events = make([]Event, 0)
 	} else {
-		out.Events = append([]Event(nil), m.Events...)
+		out.Events = make([]Event, len(m.Events))
+		copy(out.Events, m.Events)
 		for i := range out.Events {
 			if out.Events[i].OutputData == nil {
 				out.Events[i].OutputData = []Param{}
@@ -570,7 +578,7 @@ func (m ThingModel) JSON(productKey string) []byte {
 	if out.Services == nil {
 		out.Services = []Service{}
 	}
-	b, err := json.Marshal(out)
+	b, err := marshalNoEscape(out)
 	if err != nil {
 		// Only raw specs that are not JSON can fail, which a parsed model
 		// never holds; an empty model is the honest fallback.
@@ -715,7 +723,7 @@ func ThingModelJSON(m ThingModel, productKey, version, description string) []byt
 		})
 	}
 	root["services"] = services
-	b, err := json.Marshal(root)
+	b, err := marshalNoEscape(root)
 	if err != nil {
 		return []byte(`{"events":[],"functionBlocks":[],"productKey":` + strconv.Quote(productKey) + `,"properties":[],"services":[]}`)
 	}

@@ -453,17 +453,23 @@ func RenderValue(v any) string {
 }
 
 // marshalPlain is json.Marshal without HTML escaping and without the
-// encoder's trailing newline.
+// encoder's trailing newline; values it cannot encode (NaN, channels, only
+// ever built by hand) render as nothing, which beats a panic in a reply path.
 func marshalPlain(v any) []byte {
+	b, _ := marshalNoEscape(v)
+	return b
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, so that text from
+// devices and TSL names come back as they were sent.
+func marshalNoEscape(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		// Only values the caller built by hand can fail (NaN, channels);
-		// an empty rendering beats a panic in a reply path.
-		return nil
+		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // InferType is the data type of a value posted for a product without a
