@@ -292,3 +292,181 @@ func TestThingModelJSON(t *testing.T) {
 			string(iot.ThingModelJSON(iot.ThingModel{}, "pk", "", "")))
 	})
 }
+
+// dt builds a data type from its TSL JSON.
+func dt(t *testing.T, s string) iot.DataType {
+	t.Helper()
+	var d iot.DataType
+	require.NoError(t, json.Unmarshal([]byte(s), &d))
+	return d
+}
+
+// val decodes a JSON value the way callers do, with UseNumber.
+func val(t *testing.T, s string) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	require.NoError(t, dec.Decode(&v))
+	return v
+}
+
+func TestCheck(t *testing.T) {
+	const (
+		intType    = `{"type":"int","specs":{"min":"0","max":"60"}}`
+		floatType  = `{"type":"float","specs":{"min":"-40","max":"120"}}`
+		doubleType = `{"type":"double","specs":{"min":"-90","max":"90"}}`
+		boolType   = `{"type":"bool","specs":{"0":"off","1":"on"}}`
+		enumType   = `{"type":"enum","specs":{"0":"auto","1":"manual","5":"eco"}}`
+		textType   = `{"type":"text","specs":{"length":"4"}}`
+		dateType   = `{"type":"date","specs":{}}`
+		structType = `{"type":"struct","specs":[{"identifier":"lat","name":"lat","dataType":{"type":"double","specs":{"min":"-90","max":"90"}}},{"identifier":"on","name":"on","dataType":{"type":"bool"}}]}`
+		arrayType  = `{"type":"array","specs":{"size":"3","item":{"type":"int","specs":{"max":"9"}}}}`
+	)
+	for _, tc := range []struct {
+		name       string
+		dataType   string
+		value      string
+		fromDevice bool
+		code       int // 0: accepted
+	}{
+		{"an int within range is accepted", intType, `30`, false, 0},
+		{"an int at its maximum is accepted", intType, `60`, false, 0},
+		{"an int above its maximum is refused", intType, `61`, false, iot.CodeInt},
+		{"an int below its minimum is refused", intType, `-1`, false, iot.CodeInt},
+		{"a fraction is not an int", intType, `1.5`, false, iot.CodeInt},
+		{"a numeric string is an int from a device", intType, `"30"`, true, 0},
+		{"a numeric string is not an int from the API", intType, `"30"`, false, iot.CodeParamsType},
+		{"a non-numeric string is not an int even from a device", intType, `"thirty"`, true, iot.CodeParamsType},
+		{"an int without limits takes any integer", `{"type":"int"}`, `-123456789`, false, 0},
+		{"a float with a decimal point is accepted", floatType, `10.0`, false, 0},
+		{"a float with an exponent is accepted", floatType, `1e1`, false, 0},
+		{"a float without decimal point is refused from the API", floatType, `10`, false, iot.CodeFloat},
+		{"a float without decimal point is accepted from a device", floatType, `10`, true, 0},
+		{"a numeric string is a float from a device", floatType, `"30.5"`, true, 0},
+		{"a float above its range is refused", floatType, `120.5`, false, iot.CodeFloat},
+		{"a string is not a float from the API", floatType, `"30.5"`, false, iot.CodeParamsType},
+		{"a double out of range is refused with the double code", doubleType, `91.0`, false, iot.CodeDouble},
+		{"a double within range is accepted", doubleType, `-89.5`, false, 0},
+		{"bool 1 is accepted", boolType, `1`, false, 0},
+		{"bool 0 is accepted", boolType, `0`, false, 0},
+		{"bool true is accepted", boolType, `true`, false, 0},
+		{"bool false is accepted from a device", boolType, `false`, true, 0},
+		{"bool 2 is refused", boolType, `2`, false, iot.CodeBool},
+		{"a string is not a bool", boolType, `"1"`, false, iot.CodeParamsType},
+		{"an enum key is accepted", enumType, `5`, false, 0},
+		{"a number that is no enum key is refused", enumType, `2`, false, iot.CodeEnum},
+		{"a fraction is no enum key", enumType, `1.0`, false, iot.CodeEnum},
+		{"a string is not an enum value", enumType, `"auto"`, false, iot.CodeParamsType},
+		{"a text within its length is accepted", textType, `"abcd"`, false, 0},
+		{"a text's length counts characters, not bytes", textType, `"温度温度"`, false, 0},
+		{"a text longer than its length is refused", textType, `"abcde"`, false, iot.CodeText},
+		{"a number is not a text", textType, `12`, false, iot.CodeParamsType},
+		{"a text without length allows 10240 characters", `{"type":"text"}`, `"` + strings.Repeat("a", 10240) + `"`, false, 0},
+		{"a text without length refuses 10241 characters", `{"type":"text"}`, `"` + strings.Repeat("a", 10241) + `"`, false, iot.CodeText},
+		{"a date as a string of milliseconds is accepted", dateType, `"1600000000000"`, false, 0},
+		{"a date as an integer is accepted", dateType, `1600000000000`, false, 0},
+		{"a date that is not digits is refused", dateType, `"2020-01-01"`, false, iot.CodeDate},
+		{"a date with a fraction is refused", dateType, `1.5`, false, iot.CodeDate},
+		{"a bool is not a date", dateType, `true`, false, iot.CodeParamsType},
+		{"a struct with valid members is accepted", structType, `{"lat":30.5,"on":1}`, false, 0},
+		{"a struct with some members is accepted", structType, `{"on":0}`, false, 0},
+		{"a struct member out of range is refused with the member's code", structType, `{"lat":91.0}`, false, iot.CodeDouble},
+		{"a struct with an unknown member is refused", structType, `{"lon":1.0}`, false, iot.CodeStruct},
+		{"an array is not a struct", structType, `[1]`, false, iot.CodeParamsType},
+		{"an array within its size is accepted", arrayType, `[1,2,3]`, false, 0},
+		{"an empty array is accepted", arrayType, `[]`, false, 0},
+		{"an array over its size is refused", arrayType, `[1,2,3,4]`, false, iot.CodeParamsType},
+		{"an array with a bad item is refused with the item's code", arrayType, `[1,10]`, false, iot.CodeInt},
+		{"an object is not an array", arrayType, `{}`, false, iot.CodeParamsType},
+		{"null is no value of any type", intType, `null`, true, iot.CodeParamsType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := dt(t, tc.dataType).Check(val(t, tc.value), tc.fromDevice)
+			if tc.code == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			var ve *iot.ValueError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tc.code, ve.Code, ve.Message)
+			assert.NotEmpty(t, ve.Message)
+		})
+	}
+	t.Run("a property's error names its identifier", func(t *testing.T) {
+		p := iot.Property{Identifier: "Temperature", DataType: dt(t, floatType)}
+		err := p.Check(val(t, `200.0`), false)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Temperature: 200.0 is above the maximum 120")
+	})
+	t.Run("a struct member's error names the member", func(t *testing.T) {
+		err := dt(t, structType).Check(val(t, `{"lat":"x"}`), true)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "lat: ")
+	})
+}
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct {
+		name, dataType, value string
+		want                  any
+	}{
+		{"true becomes 1 for a bool", `{"type":"bool"}`, `true`, json.Number("1")},
+		{"false becomes 0 for a bool", `{"type":"bool"}`, `false`, json.Number("0")},
+		{"a numeric string becomes a number for a float", `{"type":"float"}`, `"30.5"`, json.Number("30.5")},
+		{"a numeric string becomes a number for an int", `{"type":"int"}`, `"30"`, json.Number("30")},
+		{"a text stays as it is", `{"type":"text"}`, `"30"`, "30"},
+		{"a date string stays as it is", `{"type":"date"}`, `"1600000000000"`, "1600000000000"},
+		{"struct members are normalized by their types", `{"type":"struct","specs":[{"identifier":"on","dataType":{"type":"bool"}}]}`, `{"on":true}`, map[string]any{"on": json.Number("1")}},
+		{"array items are normalized by their type", `{"type":"array","specs":{"item":{"type":"int"}}}`, `["1",2]`, []any{json.Number("1"), json.Number("2")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, dt(t, tc.dataType).Normalize(val(t, tc.value)))
+		})
+	}
+}
+
+func TestUnit(t *testing.T) {
+	t.Run("a number's unit comes from its specs", func(t *testing.T) {
+		assert.Equal(t, "°C", dt(t, `{"type":"float","specs":{"unit":"°C"}}`).Unit())
+	})
+	t.Run("a text has no unit", func(t *testing.T) {
+		assert.Equal(t, "", dt(t, `{"type":"text","specs":{"unit":"x"}}`).Unit())
+	})
+}
+
+func TestRenderValue(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"a number renders as its text", json.Number("10.50"), "10.50"},
+		{"a string renders as it is", "a<b", "a<b"},
+		{"true renders as 1", true, "1"},
+		{"false renders as 0", false, "0"},
+		{"null renders as nothing", nil, ""},
+		{"an object renders as compact JSON with sorted keys", map[string]any{"b": json.Number("1"), "a": "<x>"}, `{"a":"<x>","b":1}`},
+		{"an array renders as compact JSON", []any{json.Number("1"), "x"}, `[1,"x"]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, iot.RenderValue(tc.value)) })
+	}
+}
+
+func TestInferType(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"an integer is an int", json.Number("12"), "int"},
+		{"a number with a point is a double", json.Number("12.0"), "double"},
+		{"a number with an exponent is a double", json.Number("1E3"), "double"},
+		{"a string is a text", "x", "text"},
+		{"a bool is a bool", true, "bool"},
+		{"an object is a struct", map[string]any{}, "struct"},
+		{"an array is an array", []any{}, "array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, iot.InferType(tc.value)) })
+	}
+}
