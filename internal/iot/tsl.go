@@ -16,11 +16,15 @@ const DefaultTSLSchema = "https://iotx-tsl.oss-ap-southeast-1.aliyuncs.com/schem
 
 // Limits of a thing model module (things.md §8.4).
 const (
-	MaxTSLBytes         = 512 * 1024
-	MaxFeatures         = 300
-	MaxServiceParams    = 100 // input, and separately output, per service
-	MaxEventParams      = 100
-	MaxModuleParams     = 300 // in/out params over all custom services and events
+	MaxTSLBytes      = 512 * 1024
+	MaxFeatures      = 300
+	MaxServiceParams = 100 // input, and separately output, per service
+	MaxEventParams   = 100
+	MaxModuleParams  = 300 // in/out params over all custom services and events
+)
+
+// The identifiers, methods and defaults of the TSL that the platform fixes.
+const (
 	maxIdentifierLength = 50
 	builtinPostEvent    = "post"
 	builtinSetService   = "set"
@@ -183,8 +187,8 @@ var identifierRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,50}$`)
 // ParseThingModel decodes and checks a TSL document: a JSON object with
 // properties/events/services arrays (absent arrays = empty), identifiers
 // matching ^[A-Za-z0-9_]{1,50}$ and unique over properties, events and
-// services (the built-in event "post" and services "set"/"get" excepted,
-// since real exports carry them beside same-named nothing), accessMode r|rw
+// services (the built-in event "post" and services "set"/"get" excepted:
+// they are the platform's own, not user features), accessMode r|rw
 // (default rw), known data types with specs valid for the type, event type
 // info/alert/error (default info), callType async/sync (default async), and
 // the limits of §8.4. Empty methods get their defaults
