@@ -34,7 +34,16 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
 	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/things"
 	"github.com/iot-emulator/iot-emulator/internal/tlsca"
+)
+
+// Thing-model modes and sync service results.
+const (
+	ThingModelLoose    = "loose"
+	ThingModelStrict   = "strict"
+	ServiceResultData  = "data"
+	ServiceResultReply = "reply"
 )
 
 // Auth modes.
@@ -121,6 +130,19 @@ type Config struct {
 	TLSCert, TLSKey string
 	TLSDir          string
 	TLSHosts        []string
+	// ThingModel is ThingModelLoose (a product without a thing model
+	// accepts any property, its type inferred) or ThingModelStrict
+	// (undeclared identifiers are refused everywhere).
+	ThingModel string
+	// PropertyHistory bounds each device's property, event and service
+	// history, oldest dropped first.
+	PropertyHistory int
+	// MessageLogSize bounds the message log.
+	MessageLogSize int
+	// ServiceResult is what a sync InvokeThingService answers as
+	// Data.Result: ServiceResultData (the reply's data, the default) or
+	// ServiceResultReply (the whole Alink reply).
+	ServiceResult string
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
 	// Version is shown on the index page ("" is "devel").
@@ -153,6 +175,10 @@ func DefaultConfig() Config {
 		MQTTKeepaliveCheck:  true,
 		TLSAddr:             "127.0.0.1:8443",
 		MQTTTLSAddr:         "127.0.0.1:8883",
+		ThingModel:          ThingModelLoose,
+		PropertyHistory:     things.DefaultPropertyHistory,
+		MessageLogSize:      things.DefaultMessageLog,
+		ServiceResult:       ServiceResultData,
 	}
 }
 
@@ -190,6 +216,14 @@ func (c Config) Validate() error {
 		return errors.New("--timestamp-window must be positive")
 	case c.DeviceQuota < 0:
 		return errors.New("--device-quota must not be negative")
+	case c.ThingModel != ThingModelLoose && c.ThingModel != ThingModelStrict:
+		return fmt.Errorf("--thing-model: want loose or strict, got %q", c.ThingModel)
+	case c.PropertyHistory < 1:
+		return errors.New("--property-history must be at least 1")
+	case c.MessageLogSize < 1:
+		return errors.New("--message-log-size must be at least 1")
+	case c.ServiceResult != ServiceResultData && c.ServiceResult != ServiceResultReply:
+		return fmt.Errorf("--service-result: want data or reply, got %q", c.ServiceResult)
 	case strings.ContainsAny(c.DB, "?#"):
 		// The driver reads them as the start of DSN parameters.
 		return fmt.Errorf("--db %s: database path %q: '?' and '#' are not supported in file names", c.DB, c.DB)
@@ -215,6 +249,7 @@ type Server struct {
 	worker  *batch.Worker
 	gateway *pop.Gateway
 	broker  *broker.Broker
+	things  *things.Service
 	tls     tlsca.Material
 	handler http.Handler
 	ready   atomic.Bool
@@ -256,6 +291,18 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Region == "" {
 		cfg.Region = def.Region
 	}
+	if cfg.ThingModel == "" {
+		cfg.ThingModel = def.ThingModel
+	}
+	if cfg.PropertyHistory == 0 {
+		cfg.PropertyHistory = def.PropertyHistory
+	}
+	if cfg.MessageLogSize == 0 {
+		cfg.MessageLogSize = def.MessageLogSize
+	}
+	if cfg.ServiceResult == "" {
+		cfg.ServiceResult = def.ServiceResult
+	}
 	if cfg.Progression.Mode == "" {
 		cfg.Progression = def.Progression
 	}
@@ -278,6 +325,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Quota: iot.DeviceQuota(cfg.Region, cfg.DeviceQuota), Logger: cfg.Logger, Now: cfg.Now, Bus: bus}, st)
 	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Progression: cfg.Progression, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
 		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
+	s.things = things.New(things.Config{Strict: cfg.ThingModel == ThingModelStrict, PropertyHistory: cfg.PropertyHistory,
+		MessageLog: cfg.MessageLogSize, Bus: bus, Logger: cfg.Logger, Now: cfg.Now}, st)
+	s.AttachThings(s.things)
 	// No connection outlives a process: after a restart on a kept DB no
 	// device is online until it logs in again.
 	if _, err := st.OfflineAll(ctx); err != nil {
@@ -291,7 +341,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	deps := actions.Deps{Store: st, Worker: s.worker, Region: cfg.Region, DeviceQuota: cfg.DeviceQuota,
-		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade}
+		SuccessLists: cfg.SuccessLists, DeleteProductCascade: cfg.DeleteProductCascade,
+		Things: s.things, WholeServiceReply: cfg.ServiceResult == ServiceResultReply}
 	if !mqttOn(cfg.MQTTWSAddr) {
 		cfg.MQTTWSAddr = ""
 	}
@@ -301,7 +352,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 			tcp = ""
 		}
 		bc := broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck,
-			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now}
+			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now,
+			Uplink: func(d iot.Device, topic string, payload []byte, qos byte) { s.things.Uplink(d, topic, payload, qos, false) }}
 		if cfg.TLS && mqttOn(cfg.MQTTTLSAddr) {
 			bc.TLSAddr, bc.TLSConfig = cfg.MQTTTLSAddr, s.tls.Config
 		}
@@ -312,6 +364,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		deps.Connections = s.broker
 		s.AttachDevices(s.broker)
+		s.things.Attach(s.broker)
 	}
 	table := actions.Table(deps)
 	s.gateway = pop.New(pop.Config{

@@ -1,7 +1,8 @@
 // Package actions is the IoT product's RPC API (Iot, 2018-01-20): the one
 // action table that the gateway routes and throttles by, that --help, the
 // README and the conformance tests read, and the handlers, one file per
-// resource (batches.go, products.go, devices.go). A handler is made by a
+// resource (batches.go, products.go, devices.go, status.go, things.go,
+// history.go, thingmodel.go, shadow.go). A handler is made by a
 // function that names its dependencies, validates the call, applies the
 // domain rules of package iot through the store and returns one response
 // value.
@@ -14,6 +15,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
 	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/things"
 )
 
 // Product and Version name the API the table serves.
@@ -40,6 +42,12 @@ type Deps struct {
 	DeleteProductCascade bool
 	// Connections is the device side (the MQTT broker); nil when it is off.
 	Connections Connections
+	// Things is the cloud-device loop: thing models, properties, services,
+	// messages and shadows.
+	Things *things.Service
+	// WholeServiceReply makes a sync InvokeThingService answer the whole
+	// Alink reply as Data.Result instead of its data [INFERRED default].
+	WholeServiceReply bool
 }
 
 // Connections is the device side as the actions see it.
@@ -58,7 +66,7 @@ func (noConnections) Kick(string, string, string) bool { return false }
 // docs/fidelity.md, protocol §11; Internal is the documented error of an
 // unexpected failure.
 func Table(d Deps) []*pop.Action {
-	st, w, conns := d.Store, d.Worker, d.Connections
+	st, w, conns, svc := d.Store, d.Worker, d.Connections, d.Things
 	if conns == nil {
 		conns = noConnections{}
 	}
@@ -91,6 +99,38 @@ func Table(d Deps) []*pop.Action {
 		{Name: "EnableThing", QPS: 500, Internal: ErrEnableDeviceFailed, Handle: enableThing(st)},
 		{Name: "DisableThing", QPS: 500, Internal: ErrDisableDeviceFailed, Handle: disableThing(st, conns)},
 		{Name: "QueryDeviceStatistics", QPS: 50, Internal: ErrQueryDeviceStatisticsFailed, Handle: queryDeviceStatistics(st)},
+
+		// Messaging (things.go).
+		{Name: "Pub", Required: []string{"ProductKey", "TopicFullName", "MessageContent"}, QPS: 1600, Internal: ErrSystem, Handle: pub(st, svc)},
+		{Name: "PubBroadcast", Required: []string{"ProductKey", "MessageContent"}, QPS: 1, Internal: ErrSystem, Handle: pubBroadcast(st, svc)},
+		{Name: "RRpc", Required: []string{"ProductKey", "DeviceName", "RequestBase64Byte", "Timeout"}, QPS: 1000, Internal: ErrSystem, Handle: rRPC(st, svc)},
+
+		// Properties and services (things.go).
+		{Name: "SetDeviceProperty", Required: []string{"Items"}, QPS: 500, Internal: ErrSystem, Handle: setDeviceProperty(st, svc)},
+		{Name: "SetDevicesProperty", Required: []string{"ProductKey", "Items"}, QPS: 10, Internal: ErrSystem, Handle: setDevicesProperty(st, svc)},
+		{Name: "InvokeThingService", Required: []string{"Identifier", "Args"}, QPS: 500, Internal: ErrSystem, Handle: invokeThingService(st, svc, d.WholeServiceReply)},
+		{Name: "InvokeThingsService", Required: []string{"ProductKey", "Identifier", "Args"}, QPS: 10, Internal: ErrSystem, Handle: invokeThingsService(st, svc)},
+
+		// Property, event and service history (history.go).
+		{Name: "QueryDevicePropertyStatus", QPS: 200, Internal: ErrSystem, Handle: queryDevicePropertyStatus(st, svc)},
+		{Name: "QueryDevicePropertyData", Required: []string{"Identifier", "StartTime", "EndTime", "Asc", "PageSize"}, QPS: 50, Internal: ErrSystem, Handle: queryDevicePropertyData(st)},
+		{Name: "QueryDevicePropertiesData", Required: []string{"StartTime", "EndTime", "Asc", "PageSize"}, QPS: 10, Internal: ErrSystem, Handle: queryDevicePropertiesData(st)},
+		{Name: "QueryDeviceEventData", Required: []string{"StartTime", "EndTime"}, QPS: 50, Internal: ErrSystem, Handle: queryDeviceEventData(st)},
+		{Name: "QueryDeviceServiceData", Required: []string{"StartTime", "EndTime"}, QPS: 50, Internal: ErrSystem, Handle: queryDeviceServiceData(st)},
+
+		// Product and thing model (thingmodel.go).
+		{Name: "UpdateProduct", Required: []string{"ProductKey", "ProductName"}, QPS: 10, Internal: ErrUpdateProductFailed, Handle: updateProduct(st)},
+		{Name: "QueryThingModel", QPS: 10, Internal: ErrSystem, Handle: queryThingModel(st, false)},
+		{Name: "QueryThingModelPublished", Required: []string{"ProductKey"}, QPS: 10, Internal: ErrSystem, Handle: queryThingModel(st, true)},
+		{Name: "ImportThingModelTsl", Required: []string{"ProductKey"}, QPS: 5, Internal: ErrSystem, Handle: importThingModelTsl(st, svc)},
+		{Name: "PublishThingModel", Required: []string{"ProductKey"}, QPS: 5, Internal: ErrSystem, Handle: publishThingModel(st, svc)},
+		{Name: "GetThingModelTsl", QPS: 20, Internal: ErrSystem, Handle: getThingModelTsl(st)},
+
+		// Shadows and desired properties (shadow.go).
+		{Name: "UpdateDeviceShadow", Required: []string{"ProductKey", "DeviceName", "ShadowMessage"}, QPS: 500, Internal: ErrUpdateShadowFailed, Handle: updateDeviceShadow(st, svc)},
+		{Name: "GetDeviceShadow", Required: []string{"ProductKey", "DeviceName"}, QPS: 500, Internal: ErrQueryDeviceShadow, Handle: getDeviceShadow(st, svc)},
+		{Name: "SetDeviceDesiredProperty", Required: []string{"Items", "Versions"}, QPS: 50, Internal: ErrSystem, Handle: setDeviceDesiredProperty(st, svc)},
+		{Name: "QueryDeviceDesiredProperty", QPS: 50, Internal: ErrSystem, Handle: queryDeviceDesiredProperty(st, svc)},
 	}
 }
 

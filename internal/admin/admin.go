@@ -79,6 +79,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions
 	r.Delete("/faults/{id}", a.deleteFault)
 	r.Get("/requests", a.requests)
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
+	a.thingRoutes(r)
 	r.Post("/fixtures", a.loadFixture)
 	r.Get("/ca.pem", servePEM(caPEM))
 	r.Delete("/requests", a.clearRequests)

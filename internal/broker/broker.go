@@ -48,8 +48,10 @@ type Config struct {
 	KeepaliveCheck bool
 	// Journal receives every device event.
 	Journal func(journal.Entry)
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Uplink receives what devices publish, after the topic check.
+	Uplink func(dev iot.Device, topic string, payload []byte, qos byte)
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Broker is the running MQTT endpoint.
@@ -76,6 +78,9 @@ type Broker struct {
 	// current is the one live client of each device (account + IotId): a
 	// second login takes over the first.
 	current map[string]*mqtt.Client
+	// identities names the device behind each mochi client id, also
+	// while a persistent session waits offline for its device.
+	identities map[string]iot.Device
 }
 
 // session is one device's login.
@@ -90,6 +95,9 @@ type session struct {
 	// register marks a dynamic-registration session: it fetches the
 	// DeviceSecret and changes no status.
 	register bool
+	// extRRPC is the client id's ext bit 0: sync services come over the
+	// /ext/rrpc/ topics.
+	extRRPC bool
 }
 
 func deviceKey(accessKeyID, iotID string) string { return accessKeyID + "\x00" + iotID }
@@ -105,6 +113,9 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.Journal == nil {
 		cfg.Journal = func(journal.Entry) {}
 	}
+	if cfg.Uplink == nil {
+		cfg.Uplink = func(iot.Device, string, []byte, byte) {}
+	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1 // QoS 2 is not supported by the platform
 	// A v3 SUBACK may only say 0x80 for a refused filter.
@@ -114,7 +125,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	// 512 pending writes to one device is far more than a test sends.
 	caps.MaximumClientWritesPending = 512
 	b := &Broker{cfg: cfg, st: st, log: cfg.Logger, sessions: map[*mqtt.Client]*session{}, current: map[string]*mqtt.Client{},
-		byConn: map[net.Conn]*mqtt.Client{}}
+		byConn: map[net.Conn]*mqtt.Client{}, identities: map[string]iot.Device{}}
 	// mochi logs every refused or dropped client at warn; the journal says
 	// why instead, so only its errors reach the emulator's log.
 	quiet := slog.New(&levelFilter{h: cfg.Logger.Handler(), min: slog.LevelError})
@@ -215,6 +226,7 @@ func (b *Broker) KickAccount(accessKeyID, cause string) int {
 	for _, cl := range clients {
 		b.disconnect(cl, packets.ErrAdministrativeAction)
 	}
+	b.forget(accessKeyID)
 	return len(clients)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -82,6 +83,9 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	}
 	b.mu.Lock()
 	b.sessions[cl] = sess
+	if !sess.register {
+		b.identities[cl.ID] = dev
+	}
 	if cl.Net.Conn != nil {
 		b.byConn[cl.Net.Conn] = cl
 	}
@@ -218,7 +222,12 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	b := h.b
 	sess := b.session(cl)
 	if sess == nil {
-		return false
+		// A persistent session whose device is offline keeps receiving
+		// its own QoS 1 messages, delivered when it comes back.
+		b.mu.Lock()
+		dev, ok := b.identities[cl.ID]
+		b.mu.Unlock()
+		return ok && !write && Allowed(dev.ProductKey, dev.DeviceName, topic, false)
 	}
 	if sess.register {
 		// A registration session only fetches its secret.
@@ -265,6 +274,9 @@ func (h *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	b.journal(sess, "publish", 0, "", map[string]string{"topic": pk.TopicName, "size": itoa(len(pk.Payload)), "qos": itoa(int(pk.FixedHeader.Qos))})
+	if !sess.register {
+		b.cfg.Uplink(sess.dev, pk.TopicName, pk.Payload, pk.FixedHeader.Qos)
+	}
 }
 
 // authenticate checks a CONNECT's credentials and returns the device, or
@@ -295,6 +307,9 @@ func (b *Broker) authenticate(pk packets.Packet, sess *session) (iot.Device, *re
 	}
 	sess.clientID = login.ClientID
 	sess.dev.ProductKey, sess.dev.DeviceName = login.ProductKey, login.DeviceName
+	if ext, err := strconv.Atoi(login.Params["ext"]); err == nil {
+		sess.extRRPC = ext&1 == 1
+	}
 	candidates, err := b.st.DevicesByLogin(context.Background(), login.ProductKey, login.DeviceName)
 	if err != nil {
 		b.log.Error("device login", "productKey", login.ProductKey, "deviceName", login.DeviceName, "err", err)
@@ -376,53 +391,9 @@ func (b *Broker) register(login signature.DeviceLogin, password string, sess *se
 }
 
 // Allowed reports whether a device may publish (write) to a topic, or
-// subscribe to a filter (docs/fidelity.md, devices §7): its own /sys,
-// user, shadow, OTA and ext topics, and to subscribe, its product's
-// broadcasts. A subscription filter with wildcards is allowed when it can
-// match one of those (the C SDKs subscribe to /sys/+/+/…); the broker
-// checks every message it delivers again, so such a filter never brings
-// another device's traffic. Ext RRPC topics carry the device's own topic
-// after the message id, and are judged by it.
+// subscribe to a filter: the domain's topic permissions (iot.TopicAllowed).
 func Allowed(productKey, deviceName, topic string, write bool) bool {
-	if rest, ok := strings.CutPrefix(topic, "/ext/rrpc/"); ok {
-		_, inner, ok := strings.Cut(rest, "/")
-		return ok && !strings.HasPrefix(inner, "ext/rrpc/") && Allowed(productKey, deviceName, "/"+inner, write)
-	}
-	id := productKey + "/" + deviceName
-	own := []string{
-		"/sys/" + id + "/#",
-		"/" + id + "/user/#",
-		"/shadow/update/" + id, "/shadow/get/" + id,
-		"/ota/device/+/" + id,
-		"/ext/ntp/" + id + "/+",
-		"/ext/session/" + id + "/#",
-		"/ext/register", "/ext/regnwl",
-	}
-	if !write {
-		own = append(own, "/broadcast/"+productKey+"/#")
-	}
-	levels := strings.Split(topic, "/")
-	for _, p := range own {
-		if intersects(levels, strings.Split(p, "/")) {
-			return true
-		}
-	}
-	return false
-}
-
-// intersects reports whether two MQTT filters (split on '/') can match a
-// common topic.
-func intersects(a, b []string) bool {
-	for i := 0; ; i++ {
-		switch {
-		case i == len(a) || i == len(b):
-			return len(a) == len(b)
-		case a[i] == "#" || b[i] == "#":
-			return true
-		case a[i] != b[i] && a[i] != "+" && b[i] != "+":
-			return false
-		}
-	}
+	return iot.TopicAllowed(productKey, deviceName, topic, write)
 }
 
 // remoteIP is the host part of a remote address.

@@ -23,6 +23,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/journal"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
 	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/things"
 )
 
 // ErrInput marks a control call the caller got wrong (HTTP 400 on the
@@ -77,6 +78,8 @@ type Plane struct {
 	gateway interface{ Reset() }
 	// devices is the broker, when it is on.
 	devices Devices
+	// things is the cloud-device loop (virtual devices, message log).
+	things *things.Service
 	// fxMu guards cfg.Fixtures, which LoadFixture extends.
 	fxMu sync.Mutex
 	// looseSeed holds one lock per AccessKeyId, so a loose account is
@@ -206,6 +209,9 @@ func (p *Plane) MergeFixture(ctx context.Context, f *fixtures.Fixture) (store.Me
 		}
 		return r, err
 	}
+	if p.things != nil {
+		p.things.ForgetModels()
+	}
 	p.log.Info("fixtures: " + r.String())
 	return r, nil
 }
@@ -317,7 +323,8 @@ func AccountSeed(a fixtures.Account, accessKeyID, secret string) iot.Seed {
 		sd.Products = append(sd.Products, iot.Product{InstanceID: p.IotInstanceID, ProductKey: p.ProductKey,
 			ProductName: p.ProductName, ProductSecret: p.ProductSecret, NodeType: p.NodeType, DataFormat: df, Description: p.Description,
 			AuthType: p.AuthType, Id2: p.AuthType == "id2", AliyunCommodityCode: p.AliyunCommodityCode, NetType: p.NetType,
-			ProtocolType: p.ProtocolType, CategoryKey: p.CategoryKey, ValidateType: 1, DynamicRegister: p.DynamicRegistration})
+			ProtocolType: p.ProtocolType, CategoryKey: p.CategoryKey, ValidateType: 1, DynamicRegister: p.DynamicRegistration,
+			ThingModel: seedThingModel(p)})
 		for _, d := range p.Devices {
 			sd.Devices = append(sd.Devices, iot.Device{ProductKey: p.ProductKey, DeviceName: d.DeviceName,
 				DeviceSecret: d.DeviceSecret, Nickname: d.Nickname, IotID: d.IotID, DeviceID: d.DeviceID})

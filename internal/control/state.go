@@ -108,6 +108,9 @@ func (p *Plane) ResetWith(ctx context.Context, accessKeyID string, o ResetOption
 }
 
 func (p *Plane) publishReset(accessKeyID string) {
+	if p.things != nil {
+		p.things.Reset(accessKeyID)
+	}
 	if p.bus != nil {
 		p.bus.Publish(events.Event{Time: p.cfg.Now(), Kind: events.Reset, Data: accessKeyID})
 	}

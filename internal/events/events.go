@@ -19,6 +19,9 @@ const (
 	Device = "device"
 	// Batch is a batch that changed status; Data is an iot.Batch.
 	Batch = "batch"
+	// Message is a message to or from a device; Data is a
+	// things.MessageView.
+	Message = "message"
 	// Reset is a reset of all state or of one account; Data is the
 	// AccessKeyId ("" for all).
 	Reset = "reset"

@@ -23,6 +23,9 @@ type Product struct {
 	// with the ProductSecret (dynamic registration).
 	DynamicRegister bool
 	Created         time.Time
+	// ThingModel is the TSL JSON a seed (a fixture) gives the product; it
+	// is not read back with the product.
+	ThingModel []byte
 	// DeviceCount is filled on reads.
 	DeviceCount int
 }

@@ -51,6 +51,9 @@ func (s *Store) writeSeeds(ctx context.Context, tx *sql.Tx, seeds []iot.Seed) er
 				}
 				return fmt.Errorf("product %s: %w", p.ProductKey, err)
 			}
+			if err := seedThingModel(ctx, tx, p, s.nowMS()); err != nil {
+				return fmt.Errorf("product %s: %w", p.ProductKey, err)
+			}
 		}
 		for _, d := range sd.Devices {
 			d.AccessKeyID = a.AccessKeyID
@@ -130,6 +133,9 @@ func (s *Store) Merge(ctx context.Context, seeds []iot.Seed) (MergeReport, error
 					if isUnique(err) {
 						err = fmt.Errorf("its name %q is taken by another product of the account: %w", p.ProductName, iot.ErrConflict)
 					}
+					return fmt.Errorf("product %s: %w", p.ProductKey, err)
+				}
+				if err := seedThingModel(ctx, tx, p, s.nowMS()); err != nil {
 					return fmt.Errorf("product %s: %w", p.ProductKey, err)
 				}
 				r.ProductsAdded++

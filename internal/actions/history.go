@@ -1,0 +1,287 @@
+package actions
+
+import (
+	"strconv"
+
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/things"
+)
+
+// Page sizes of the history actions (docs/fidelity.md, things §3).
+const (
+	maxHistoryPage    = 50
+	maxPropertiesPage = 100
+	defaultEventPage  = 10
+)
+
+func msString(t int64) string { return strconv.FormatInt(t, 10) }
+
+// queryDevicePropertyStatus lists the latest value of each property: every
+// property of the thing model in its order (never-reported ones without
+// Time and Value), or, without a model, every property the device
+// reported.
+func queryDevicePropertyStatus(st *store.Store, svc *things.Service) pop.Handler {
+	return func(c *pop.Call) (pop.Object, error) {
+		ctx := c.Context()
+		d, _, e := findDevice(ctx, st, c)
+		if e != nil {
+			return nil, e
+		}
+		m, err := svc.Model(ctx, d.AccessKeyID, d.ProductKey)
+		if err != nil {
+			return nil, err
+		}
+		latest, err := st.LatestProperties(ctx, d.IotID)
+		if err != nil {
+			return nil, err
+		}
+		list := pop.List{}
+		entry := func(id, name, dataType, unit string) {
+			o := pop.Object{{Name: "Identifier", Value: id}, {Name: "Name", Value: name}, {Name: "DataType", Value: dataType}, {Name: "Unit", Value: unit}}
+			if v, ok := latest[id]; ok {
+				o = append(o, pop.Field{Name: "Time", Value: msString(v.Time.UnixMilli())}, pop.Field{Name: "Value", Value: v.Value})
+			}
+			list = append(list, o)
+		}
+		if m != nil {
+			for _, p := range m.Properties {
+				entry(p.Identifier, p.Name, p.DataType.Type, p.DataType.Unit())
+			}
+		} else {
+			for _, id := range sortedKeys(latest) {
+				entry(id, id, latest[id].DataType, "")
+			}
+		}
+		return pop.Object{{Name: "Data", Value: pop.Object{{Name: "List", Value: pop.Object{{Name: "PropertyStatusInfo", Value: list}}}}}}, nil
+	}
+}
+
+// window reads StartTime, EndTime and Asc. ordered demands StartTime <
+// EndTime; QueryDevicePropertiesData instead orders them by Asc.
+func window(c *pop.Call, ascDefault int, byAsc bool) (start, end int64, asc bool, e error) {
+	start, err1 := strconv.ParseInt(c.Params["StartTime"], 10, 64)
+	end, err2 := strconv.ParseInt(c.Params["EndTime"], 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < 0 {
+		return 0, 0, false, ErrInvalidTimeBucket
+	}
+	a, ok := optionalInt(c, "Asc", ascDefault)
+	if !ok || a < 0 || a > 1 {
+		return 0, 0, false, ErrInvalidFormattedParameter
+	}
+	asc = a == 1
+	switch {
+	case byAsc && asc && start >= end, byAsc && !asc && start <= end:
+		return 0, 0, false, ErrInvalidTimeBucket
+	case byAsc && !asc:
+		start, end = end, start
+	case !byAsc && start >= end:
+		return 0, 0, false, ErrInvalidTimeBucket
+	}
+	return start, end, asc, nil
+}
+
+// pageSize reads PageSize (1–max).
+func pageSize(c *pop.Call, def, max int) (int, error) {
+	n, ok := optionalInt(c, "PageSize", def)
+	if !ok || n < 1 || n > max {
+		return 0, ErrInvalidPageParams
+	}
+	return n, nil
+}
+
+// nextPage is NextValid and NextTime of a history page of times (up to
+// limit+1 of them): the time of the next page's first record, which the
+// caller passes as its next EndTime (newest first) or StartTime (oldest
+// first).
+func nextPage(times []int64, limit int, asc bool, start, end int64) (bool, int64) {
+	if len(times) > limit {
+		return true, times[limit]
+	}
+	switch {
+	case len(times) == 0 && asc:
+		return false, end
+	case len(times) == 0:
+		return false, start
+	case asc:
+		return false, times[len(times)-1] + 1
+	}
+	return false, times[len(times)-1] - 1
+}
+
+// queryDevicePropertyData pages one property's history in a time window.
+func queryDevicePropertyData(st *store.Store) pop.Handler {
+	return func(c *pop.Call) (pop.Object, error) {
+		ctx := c.Context()
+		start, end, asc, e := window(c, 0, false)
+		if e != nil {
+			return nil, e
+		}
+		size, e := pageSize(c, maxHistoryPage, maxHistoryPage)
+		if e != nil {
+			return nil, e
+		}
+		d, _, e := findDevice(ctx, st, c)
+		if e != nil {
+			return nil, e
+		}
+		vals, err := st.PropertyHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], Start: start, End: end, Asc: asc, Limit: size})
+		if err != nil {
+			return nil, err
+		}
+		times := make([]int64, len(vals))
+		list := pop.List{}
+		for i, v := range vals {
+			times[i] = v.Time.UnixMilli()
+			if i < size {
+				list = append(list, pop.Object{{Name: "Time", Value: msString(times[i])}, {Name: "Value", Value: v.Value}})
+			}
+		}
+		valid, next := nextPage(times, size, asc, start, end)
+		return pop.Object{{Name: "Data", Value: pop.Object{
+			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
+			{Name: "List", Value: pop.Object{{Name: "PropertyInfo", Value: list}}},
+		}}}, nil
+	}
+}
+
+// queryDevicePropertiesData reads several properties' history at once;
+// its paging fields are documented as meaningless.
+func queryDevicePropertiesData(st *store.Store) pop.Handler {
+	return func(c *pop.Call) (pop.Object, error) {
+		ctx := c.Context()
+		ids := c.List("Identifier")
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] || id == "" {
+				return nil, ErrInvalidFormattedParameter
+			}
+			seen[id] = true
+		}
+		switch {
+		case len(ids) == 0:
+			return nil, ErrNullParameter
+		case len(ids) > maxQueryIdentifier:
+			return nil, ErrTooManyIdentifiers
+		}
+		start, end, asc, e := window(c, 0, true)
+		if e != nil {
+			return nil, e
+		}
+		size, e := pageSize(c, maxPropertiesPage, maxPropertiesPage)
+		if e != nil {
+			return nil, e
+		}
+		d, _, e := findDevice(ctx, st, c)
+		if e != nil {
+			return nil, e
+		}
+		infos := pop.List{}
+		budget, more := maxPropertiesPage, false
+		var last int64
+		for _, id := range ids {
+			limit := min(size, budget)
+			list := pop.List{}
+			if limit > 0 {
+				vals, err := st.PropertyHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: id, Start: start, End: end, Asc: asc, Limit: limit})
+				if err != nil {
+					return nil, err
+				}
+				for i, v := range vals {
+					if i == limit {
+						more = true
+						break
+					}
+					last = v.Time.UnixMilli()
+					list = append(list, pop.Object{{Name: "Time", Value: last}, {Name: "Value", Value: v.Value}})
+				}
+				budget -= len(list)
+			}
+			infos = append(infos, pop.Object{{Name: "Identifier", Value: id}, {Name: "List", Value: pop.Object{{Name: "PropertyInfo", Value: list}}}})
+		}
+		return pop.Object{
+			{Name: "NextValid", Value: more}, {Name: "NextTime", Value: last},
+			{Name: "PropertyDataInfos", Value: pop.Object{{Name: "PropertyDataInfo", Value: infos}}},
+		}, nil
+	}
+}
+
+// queryDeviceEventData pages the events a device posted.
+func queryDeviceEventData(st *store.Store) pop.Handler {
+	return func(c *pop.Call) (pop.Object, error) {
+		ctx := c.Context()
+		start, end, asc, e := window(c, 0, false)
+		if e != nil {
+			return nil, e
+		}
+		size, e := pageSize(c, defaultEventPage, maxHistoryPage)
+		if e != nil {
+			return nil, e
+		}
+		kind := c.Params["EventType"]
+		if kind != "" && kind != "info" && kind != "alert" && kind != "error" {
+			return nil, ErrInvalidFormattedParameter
+		}
+		d, _, e := findDevice(ctx, st, c)
+		if e != nil {
+			return nil, e
+		}
+		evs, err := st.EventHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], EventType: kind, Start: start, End: end, Asc: asc, Limit: size})
+		if err != nil {
+			return nil, err
+		}
+		times := make([]int64, len(evs))
+		list := pop.List{}
+		for i, ev := range evs {
+			times[i] = ev.Time.UnixMilli()
+			if i < size {
+				list = append(list, pop.Object{{Name: "Identifier", Value: ev.Identifier}, {Name: "Name", Value: ev.Name}, {Name: "EventType", Value: ev.EventType},
+					{Name: "Time", Value: msString(times[i])}, {Name: "OutputData", Value: ev.OutputData}})
+			}
+		}
+		valid, next := nextPage(times, size, asc, start, end)
+		return pop.Object{{Name: "Data", Value: pop.Object{
+			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
+			{Name: "List", Value: pop.Object{{Name: "EventInfo", Value: list}}},
+		}}}, nil
+	}
+}
+
+// queryDeviceServiceData pages the service calls made to a device, with
+// its replies.
+func queryDeviceServiceData(st *store.Store) pop.Handler {
+	return func(c *pop.Call) (pop.Object, error) {
+		ctx := c.Context()
+		start, end, asc, e := window(c, 0, false)
+		if e != nil {
+			return nil, e
+		}
+		size, e := pageSize(c, defaultEventPage, maxHistoryPage)
+		if e != nil {
+			return nil, e
+		}
+		d, _, e := findDevice(ctx, st, c)
+		if e != nil {
+			return nil, e
+		}
+		recs, err := st.ServiceHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], Start: start, End: end, Asc: asc, Limit: size})
+		if err != nil {
+			return nil, err
+		}
+		times := make([]int64, len(recs))
+		list := pop.List{}
+		for i, r := range recs {
+			times[i] = r.Time.UnixMilli()
+			if i < size {
+				list = append(list, pop.Object{{Name: "Identifier", Value: r.Identifier}, {Name: "Name", Value: r.Name}, {Name: "Time", Value: msString(times[i])},
+					{Name: "InputData", Value: r.InputData}, {Name: "OutputData", Value: r.OutputData}})
+			}
+		}
+		valid, next := nextPage(times, size, asc, start, end)
+		return pop.Object{{Name: "Data", Value: pop.Object{
+			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
+			{Name: "List", Value: pop.Object{{Name: "ServiceInfo", Value: list}}},
+		}}}, nil
+	}
+}
