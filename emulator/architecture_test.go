@@ -31,6 +31,8 @@ func TestImportRules(t *testing.T) {
 			append([]string{module + "internal/pop", module + "internal/actions", module + "internal/control", module + "internal/admin"}, wire...), nil},
 		{"signature knows no server and nothing of ours", "signature", append([]string{"module"}, wire...), nil},
 		{"the batch worker imports no wire code", "internal/batch", append([]string{module + "internal/pop"}, wire...), nil},
+		{"the device loop imports no wire code: no HTTP, MQTT, gateway, actions or broker", "internal/things",
+			append([]string{module + "internal/pop", module + "internal/actions", module + "internal/broker", module + "internal/admin", module + "internal/control"}, wire...), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", module+tc.pkg).CombinedOutput()

@@ -24,6 +24,10 @@ import (
 var exampleValues = map[string]string{
 	"ProductKey": "a1TestProd1", "ApplyId": "1000001", "Count": "1", "ProductName": "conformance_1",
 	"NodeType": "0", "CurrentPage": "1", "PageSize": "10",
+	"TopicFullName": "/a1TestProd1/dev1/user/get", "MessageContent": "aGk=", "DeviceName": "dev1",
+	"RequestBase64Byte": "aGk=", "Timeout": "1000", "Items": `{"LightSwitch":1}`, "Identifier": "temperature",
+	"Args": "{}", "StartTime": "1700000000000", "EndTime": "1800000000000", "Asc": "0",
+	"ShadowMessage": `{"method":"update","state":{"desired":{"a":1}},"version":1}`, "Versions": `{"LightSwitch":0}`,
 }
 
 var xmlCodeRE = regexp.MustCompile(`<Code>([^<]*)</Code>`)
@@ -89,10 +93,10 @@ func errorCode(t *testing.T, format string, body []byte) string {
 func TestUnservedActions(t *testing.T) {
 	srv := emutest.New(t)
 	t.Run("a real Iot action the emulator does not serve says so", func(t *testing.T) {
-		resp, body := signedGet(t, srv.URL(), map[string]string{"Action": "PublishThingModel", "ProductKey": "a1TestProd1"})
+		resp, body := signedGet(t, srv.URL(), map[string]string{"Action": "QueryDeviceGroupList"})
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 		assert.Equal(t, "InvalidAction.NotFound", errorCode(t, "JSON", body))
-		assert.Contains(t, string(body), "Iot action PublishThingModel is real but not emulated by iot-emulator; emulated actions: GET /_emulator/actions")
+		assert.Contains(t, string(body), "Iot action QueryDeviceGroupList is real but not emulated by iot-emulator; emulated actions: GET /_emulator/actions")
 	})
 	t.Run("a name that is no Iot action keeps the real message", func(t *testing.T) {
 		_, body := signedGet(t, srv.URL(), map[string]string{"Action": "NoSuchAction"})

@@ -40,6 +40,14 @@ var documentedQPS = map[string]float64{
 	"EnableThing":           500,
 	"DisableThing":          500,
 	"QueryDeviceStatistics": 50,
+	// docs/fidelity.md, things §0.1: the messaging, thing-model and shadow actions.
+	"Pub": 1600, "PubBroadcast": 1, "RRpc": 1000,
+	"SetDeviceProperty": 500, "SetDevicesProperty": 10, "InvokeThingService": 500, "InvokeThingsService": 10,
+	"QueryDevicePropertyStatus": 200, "QueryDevicePropertyData": 50, "QueryDevicePropertiesData": 10,
+	"QueryDeviceEventData": 50, "QueryDeviceServiceData": 50,
+	"UpdateProduct": 10, "QueryThingModel": 10, "QueryThingModelPublished": 10, "ImportThingModelTsl": 5,
+	"PublishThingModel": 5, "GetThingModelTsl": 20,
+	"UpdateDeviceShadow": 500, "GetDeviceShadow": 500, "SetDeviceDesiredProperty": 50, "QueryDeviceDesiredProperty": 50,
 }
 
 func TestDefaultLimits(t *testing.T) {

@@ -6,8 +6,10 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/batch"
 	"github.com/iot-emulator/iot-emulator/internal/control"
 	"github.com/iot-emulator/iot-emulator/internal/faults"
+	"github.com/iot-emulator/iot-emulator/internal/iot"
 	"github.com/iot-emulator/iot-emulator/internal/journal"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
+	"github.com/iot-emulator/iot-emulator/internal/things"
 )
 
 // Progression is the batch timing policy: how a batch leaves CHECK and CREATE.
@@ -66,4 +68,15 @@ type (
 	JournalEntry = journal.Entry
 	// JournalFilter selects journal entries.
 	JournalFilter = journal.Filter
+	// VirtualDevice is how a virtual device behaves (ONLINE without a
+	// socket, answering downlinks in process).
+	VirtualDevice = things.VirtualConfig
+	// ServiceReply is a virtual device's answer to one service.
+	ServiceReply = things.ServiceReply
+	// DeviceMessage is one message-log entry.
+	DeviceMessage = things.MessageView
+	// MessageFilter selects message-log entries.
+	MessageFilter = iot.MessageFilter
+	// PropertyView is one property of a device as the control plane shows it.
+	PropertyView = control.PropertyView
 )

@@ -110,39 +110,57 @@ func nextPage(times []int64, limit int, asc bool, start, end int64) (bool, int64
 	return false, times[len(times)-1] - 1
 }
 
+// historyQuery reads what the one-list history actions share: the time
+// window, the page size (defaulting to def) and the device.
+func historyQuery(c *pop.Call, st *store.Store, def int) (iot.HistoryQuery, error) {
+	start, end, asc, e := window(c, 0, false)
+	if e != nil {
+		return iot.HistoryQuery{}, e
+	}
+	size, e := pageSize(c, def, maxHistoryPage)
+	if e != nil {
+		return iot.HistoryQuery{}, e
+	}
+	d, _, e := findDevice(c.Context(), st, c)
+	if e != nil {
+		return iot.HistoryQuery{}, e
+	}
+	return iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], Start: start, End: end, Asc: asc, Limit: size}, nil
+}
+
+// historyPage answers up to q.Limit of n records (the store reads one
+// more, to tell whether a next page exists) as Data.List.{key}, with
+// NextValid and NextTime; at gives a record's time, item its entry.
+func historyPage(q iot.HistoryQuery, n int, at func(i int) int64, item func(i int, ms int64) pop.Object, key string) pop.Object {
+	times := make([]int64, n)
+	list := pop.List{}
+	for i := range times {
+		times[i] = at(i)
+		if i < q.Limit {
+			list = append(list, item(i, times[i]))
+		}
+	}
+	valid, next := nextPage(times, q.Limit, q.Asc, q.Start, q.End)
+	return pop.Object{{Name: "Data", Value: pop.Object{
+		{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
+		{Name: "List", Value: pop.Object{{Name: key, Value: list}}},
+	}}}
+}
+
 // queryDevicePropertyData pages one property's history in a time window.
 func queryDevicePropertyData(st *store.Store) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
-		ctx := c.Context()
-		start, end, asc, e := window(c, 0, false)
+		q, e := historyQuery(c, st, maxHistoryPage)
 		if e != nil {
 			return nil, e
 		}
-		size, e := pageSize(c, maxHistoryPage, maxHistoryPage)
-		if e != nil {
-			return nil, e
-		}
-		d, _, e := findDevice(ctx, st, c)
-		if e != nil {
-			return nil, e
-		}
-		vals, err := st.PropertyHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], Start: start, End: end, Asc: asc, Limit: size})
+		vals, err := st.PropertyHistory(c.Context(), q)
 		if err != nil {
 			return nil, err
 		}
-		times := make([]int64, len(vals))
-		list := pop.List{}
-		for i, v := range vals {
-			times[i] = v.Time.UnixMilli()
-			if i < size {
-				list = append(list, pop.Object{{Name: "Time", Value: msString(times[i])}, {Name: "Value", Value: v.Value}})
-			}
-		}
-		valid, next := nextPage(times, size, asc, start, end)
-		return pop.Object{{Name: "Data", Value: pop.Object{
-			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
-			{Name: "List", Value: pop.Object{{Name: "PropertyInfo", Value: list}}},
-		}}}, nil
+		return historyPage(q, len(vals), func(i int) int64 { return vals[i].Time.UnixMilli() }, func(i int, ms int64) pop.Object {
+			return pop.Object{{Name: "Time", Value: msString(ms)}, {Name: "Value", Value: vals[i].Value}}
+		}, "PropertyInfo"), nil
 	}
 }
 
@@ -210,41 +228,23 @@ func queryDevicePropertiesData(st *store.Store) pop.Handler {
 // queryDeviceEventData pages the events a device posted.
 func queryDeviceEventData(st *store.Store) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
-		ctx := c.Context()
-		start, end, asc, e := window(c, 0, false)
+		q, e := historyQuery(c, st, defaultEventPage)
 		if e != nil {
 			return nil, e
 		}
-		size, e := pageSize(c, defaultEventPage, maxHistoryPage)
-		if e != nil {
-			return nil, e
-		}
-		kind := c.Params["EventType"]
-		if kind != "" && kind != "info" && kind != "alert" && kind != "error" {
+		q.EventType = c.Params["EventType"]
+		if k := q.EventType; k != "" && k != "info" && k != "alert" && k != "error" {
 			return nil, ErrInvalidFormattedParameter
 		}
-		d, _, e := findDevice(ctx, st, c)
-		if e != nil {
-			return nil, e
-		}
-		evs, err := st.EventHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], EventType: kind, Start: start, End: end, Asc: asc, Limit: size})
+		evs, err := st.EventHistory(c.Context(), q)
 		if err != nil {
 			return nil, err
 		}
-		times := make([]int64, len(evs))
-		list := pop.List{}
-		for i, ev := range evs {
-			times[i] = ev.Time.UnixMilli()
-			if i < size {
-				list = append(list, pop.Object{{Name: "Identifier", Value: ev.Identifier}, {Name: "Name", Value: ev.Name}, {Name: "EventType", Value: ev.EventType},
-					{Name: "Time", Value: msString(times[i])}, {Name: "OutputData", Value: ev.OutputData}})
-			}
-		}
-		valid, next := nextPage(times, size, asc, start, end)
-		return pop.Object{{Name: "Data", Value: pop.Object{
-			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
-			{Name: "List", Value: pop.Object{{Name: "EventInfo", Value: list}}},
-		}}}, nil
+		return historyPage(q, len(evs), func(i int) int64 { return evs[i].Time.UnixMilli() }, func(i int, ms int64) pop.Object {
+			ev := evs[i]
+			return pop.Object{{Name: "Identifier", Value: ev.Identifier}, {Name: "Name", Value: ev.Name}, {Name: "EventType", Value: ev.EventType},
+				{Name: "Time", Value: msString(ms)}, {Name: "OutputData", Value: ev.OutputData}}
+		}, "EventInfo"), nil
 	}
 }
 
@@ -252,36 +252,18 @@ func queryDeviceEventData(st *store.Store) pop.Handler {
 // its replies.
 func queryDeviceServiceData(st *store.Store) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
-		ctx := c.Context()
-		start, end, asc, e := window(c, 0, false)
+		q, e := historyQuery(c, st, defaultEventPage)
 		if e != nil {
 			return nil, e
 		}
-		size, e := pageSize(c, defaultEventPage, maxHistoryPage)
-		if e != nil {
-			return nil, e
-		}
-		d, _, e := findDevice(ctx, st, c)
-		if e != nil {
-			return nil, e
-		}
-		recs, err := st.ServiceHistory(ctx, iot.HistoryQuery{IotID: d.IotID, Identifier: c.Params["Identifier"], Start: start, End: end, Asc: asc, Limit: size})
+		recs, err := st.ServiceHistory(c.Context(), q)
 		if err != nil {
 			return nil, err
 		}
-		times := make([]int64, len(recs))
-		list := pop.List{}
-		for i, r := range recs {
-			times[i] = r.Time.UnixMilli()
-			if i < size {
-				list = append(list, pop.Object{{Name: "Identifier", Value: r.Identifier}, {Name: "Name", Value: r.Name}, {Name: "Time", Value: msString(times[i])},
-					{Name: "InputData", Value: r.InputData}, {Name: "OutputData", Value: r.OutputData}})
-			}
-		}
-		valid, next := nextPage(times, size, asc, start, end)
-		return pop.Object{{Name: "Data", Value: pop.Object{
-			{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
-			{Name: "List", Value: pop.Object{{Name: "ServiceInfo", Value: list}}},
-		}}}, nil
+		return historyPage(q, len(recs), func(i int) int64 { return recs[i].Time.UnixMilli() }, func(i int, ms int64) pop.Object {
+			r := recs[i]
+			return pop.Object{{Name: "Identifier", Value: r.Identifier}, {Name: "Name", Value: r.Name}, {Name: "Time", Value: msString(ms)},
+				{Name: "InputData", Value: r.InputData}, {Name: "OutputData", Value: r.OutputData}}
+		}, "ServiceInfo"), nil
 	}
 }

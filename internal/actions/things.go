@@ -154,30 +154,38 @@ func deviceNames(c *pop.Call) ([]string, error) {
 	return names, nil
 }
 
+// manyDevices reads what the multi-device downlinks share: Qos, the
+// DeviceName list, the product, and the named devices that exist, in the
+// order named.
+func manyDevices(c *pop.Call, st *store.Store) (byte, iot.Product, []string, map[string]iot.Device, error) {
+	q, e := qos(c)
+	if e != nil {
+		return 0, iot.Product{}, nil, nil, e
+	}
+	names, e := deviceNames(c)
+	if e != nil {
+		return 0, iot.Product{}, nil, nil, e
+	}
+	p, e := findProduct(c.Context(), st, c, c.Params["ProductKey"])
+	if e != nil {
+		return 0, iot.Product{}, nil, nil, e
+	}
+	found, err := st.DevicesByName(c.Context(), c.AccessKeyID, p.ProductKey, names)
+	return q, p, names, found, err
+}
+
 // setDevicesProperty sends one property set to every named device that is
 // online; the others are skipped [INFERRED].
 func setDevicesProperty(st *store.Store, svc *things.Service) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
-		q, e := qos(c)
-		if e != nil {
-			return nil, e
-		}
-		names, e := deviceNames(c)
-		if e != nil {
-			return nil, e
-		}
-		p, e := findProduct(ctx, st, c, c.Params["ProductKey"])
+		q, p, names, found, e := manyDevices(c, st)
 		if e != nil {
 			return nil, e
 		}
 		items, e := checkItems(ctx, svc, p, c.Params["Items"])
 		if e != nil {
 			return nil, e
-		}
-		found, err := st.DevicesByName(ctx, c.AccessKeyID, p.ProductKey, names)
-		if err != nil {
-			return nil, err
 		}
 		for _, n := range names {
 			if d, ok := found[n]; ok {
@@ -286,15 +294,7 @@ func serviceResult(answer []byte, whole bool) string {
 func invokeThingsService(st *store.Store, svc *things.Service) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
-		q, e := qos(c)
-		if e != nil {
-			return nil, e
-		}
-		names, e := deviceNames(c)
-		if e != nil {
-			return nil, e
-		}
-		p, e := findProduct(ctx, st, c, c.Params["ProductKey"])
+		q, p, names, found, e := manyDevices(c, st)
 		if e != nil {
 			return nil, e
 		}
@@ -303,10 +303,6 @@ func invokeThingsService(st *store.Store, svc *things.Service) pop.Handler {
 			return nil, e
 		}
 		in.Sync, in.QoS = false, q
-		found, err := st.DevicesByName(ctx, c.AccessKeyID, p.ProductKey, names)
-		if err != nil {
-			return nil, err
-		}
 		for _, n := range names {
 			if d, ok := found[n]; ok && d.Status == iot.DeviceOnline {
 				if _, _, err := svc.InvokeService(ctx, d, in); err != nil && !errors.Is(err, things.ErrOffline) {

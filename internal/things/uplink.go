@@ -231,6 +231,14 @@ func (s *Service) eventPost(ctx context.Context, dev iot.Device, topic, identifi
 		answer(codeParamError, "request parameter error: params must be {\"value\":{…},\"time\":…}")
 		return
 	}
+	if params.Value == nil && params.Time == nil {
+		// Some device SDKs send the output values flat in params; the
+		// platform's documented form nests them in value (fidelity note).
+		if decodeJSON(req.params, &params.Value) != nil {
+			answer(codeParamError, "request parameter error: params must be {\"value\":{…},\"time\":…}")
+			return
+		}
+	}
 	m, err := s.Model(ctx, dev.AccessKeyID, dev.ProductKey)
 	if err != nil {
 		s.log.Error("event post: thing model", "productKey", dev.ProductKey, "err", err)
