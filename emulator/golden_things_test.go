@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,10 +18,10 @@ import (
 // goldenLamp is the virtual device the device-facing goldens talk to.
 const goldenLamp = "golden-lamp"
 
-// thingsGoldenServer is the default fixture plus one device, on the frozen
-// clock, made virtual and given a reported value, an event, a service
+// thingsGoldenServer is the default fixture plus three devices, on the
+// given clock (the goldens' frozen one, or nil: the real one), one made virtual and given a reported value, an event, a service
 // call, a shadow and a desired value to read back.
-func thingsGoldenServer(t *testing.T) *emutest.Server {
+func thingsGoldenServer(t *testing.T, clock func() time.Time) *emutest.Server {
 	t.Helper()
 	f := fixtures.Default()
 	f.Accounts[0].Products[0].Devices = append(f.Accounts[0].Products[0].Devices,
@@ -28,7 +29,7 @@ func thingsGoldenServer(t *testing.T) *emutest.Server {
 		fixtures.Device{DeviceName: "golden-idle", DeviceSecret: "goldenSecretGoldenSecretGolden02"},
 		fixtures.Device{DeviceName: "golden-new", DeviceSecret: "goldenSecretGoldenSecretGolden03"})
 	srv := emutest.New(t, emutest.WithFixture(f), emutest.WithConfig(func(c *emulatorConfig) {
-		c.Now = func() time.Time { return goldenNow }
+		c.Now = clock
 	}))
 	pk := srv.ProductKey()
 	srv.Virtual(pk, goldenLamp, emutest.VirtualDevice{Online: true, AutoReply: true,
@@ -45,7 +46,7 @@ func thingsGoldenServer(t *testing.T) *emutest.Server {
 		t.Fatal(err)
 	}
 	resp, body := signedGet(t, srv.URL(), map[string]string{"Action": "SetDeviceDesiredProperty", "ProductKey": pk, "DeviceName": goldenLamp,
-		"Items": `{"LightSwitch":1}`, "Versions": `{"LightSwitch":0}`, "Timestamp": goldenNow.Format(time.RFC3339)})
+		"Items": `{"LightSwitch":1}`, "Versions": `{"LightSwitch":0}`, "Timestamp": now(clock).Format(time.RFC3339)})
 	require.Equal(t, 200, resp.StatusCode, "%s", body)
 	require.Contains(t, string(body), `"Success":true`)
 	return srv
@@ -120,7 +121,7 @@ func TestThingsGolden(t *testing.T) {
 		for _, format := range formats {
 			name := tc.action + "." + tc.kind + "." + strings.ToLower(format)
 			t.Run(name+" matches its golden file", func(t *testing.T) {
-				srv := thingsGoldenServer(t)
+				srv := thingsGoldenServer(t, func() time.Time { return goldenNow })
 				params := map[string]string{"Action": tc.action, "Format": format, "Timestamp": goldenNow.Format(time.RFC3339)}
 				for k, v := range tc.params {
 					params[k] = v
@@ -137,4 +138,67 @@ func TestThingsGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestThingsDecodeInTheSDK reads the answers the other tests do not read
+// through the official Go SDK, in both formats, so every new action's
+// field names and JSON types are checked against the SDK's structs.
+func TestThingsDecodeInTheSDK(t *testing.T) {
+	srv := thingsGoldenServer(t, nil)
+	c := srv.NewIotClient()
+	pk := srv.ProductKey()
+	for _, format := range formats {
+		t.Run("SetDevicesProperty, InvokeThingsService and UpdateProduct decode in "+format, func(t *testing.T) {
+			sp := iot.CreateSetDevicesPropertyRequest()
+			sp.AcceptFormat, sp.ProductKey, sp.DeviceName, sp.Items = format, pk, &[]string{goldenLamp}, `{"LightSwitch":1}`
+			r1, err := c.SetDevicesProperty(sp)
+			require.NoError(t, err)
+			assert.True(t, r1.Success, r1.Code)
+			is := iot.CreateInvokeThingsServiceRequest()
+			is.AcceptFormat, is.ProductKey, is.DeviceName, is.Identifier, is.Args = format, pk, &[]string{goldenLamp}, "setTimer", `{"seconds":2}`
+			r2, err := c.InvokeThingsService(is)
+			require.NoError(t, err)
+			assert.True(t, r2.Success, r2.Code)
+			up := iot.CreateUpdateProductRequest()
+			up.AcceptFormat, up.ProductKey, up.ProductName = format, pk, "sdk_renamed"
+			r3, err := c.UpdateProduct(up)
+			require.NoError(t, err)
+			assert.True(t, r3.Success, r3.Code)
+		})
+		t.Run("QueryDevicePropertiesData decodes in "+format, func(t *testing.T) {
+			req := iot.CreateQueryDevicePropertiesDataRequest()
+			req.AcceptFormat, req.ProductKey, req.DeviceName = format, pk, goldenLamp
+			req.Identifier = &[]string{"temperature", "humidity"}
+			req.StartTime, req.EndTime = requestsInteger(time.Now().Add(-time.Hour).UnixMilli()), requestsInteger(time.Now().Add(time.Hour).UnixMilli())
+			req.Asc, req.PageSize = requestsIntegerString("1"), requestsIntegerString("10")
+			resp, err := c.QueryDevicePropertiesData(req)
+			require.NoError(t, err)
+			require.True(t, resp.Success, resp.Code)
+			require.Len(t, resp.PropertyDataInfos.PropertyDataInfo, 2)
+			assert.Equal(t, "temperature", resp.PropertyDataInfos.PropertyDataInfo[0].Identifier)
+			assert.Equal(t, "21.5", resp.PropertyDataInfos.PropertyDataInfo[0].List.PropertyInfo[0].Value)
+		})
+		t.Run("QueryThingModel and GetThingModelTsl decode in "+format, func(t *testing.T) {
+			q := iot.CreateQueryThingModelRequest()
+			q.AcceptFormat, q.ProductKey = format, pk
+			r1, err := c.QueryThingModel(q)
+			require.NoError(t, err)
+			require.True(t, r1.Success, r1.Code)
+			assert.Contains(t, r1.Data.ThingModelJson, `"identifier":"LightSwitch"`)
+			g := iot.CreateGetThingModelTslRequest()
+			g.AcceptFormat, g.ProductKey = format, pk
+			r2, err := c.GetThingModelTsl(g)
+			require.NoError(t, err)
+			require.True(t, r2.Success, r2.Code)
+			assert.Contains(t, r2.Data.TslStr, `"identifier":"reboot"`)
+		})
+	}
+}
+
+// now reads a clock, nil being the real one.
+func now(clock func() time.Time) time.Time {
+	if clock == nil {
+		return time.Now()
+	}
+	return clock()
 }

@@ -671,3 +671,111 @@ func TestThingsWithVirtualDevices(t *testing.T) {
 		assert.Equal(t, "iot.device.InactiveDevice", resp.Code)
 	})
 }
+
+func TestThingsRefuseMalformedAlink(t *testing.T) {
+	srv := emutest.New(t)
+	pk := srv.ProductKey()
+	names, secrets := newDevices(t, srv, 1)
+	dev := connectThing(t, srv, pk, names[0], secrets[0], true)
+	dev.subscribe(dev.sys() + "#")
+	post := dev.sys() + "thing/event/property/post"
+	for _, tc := range []struct{ name, payload string }{
+		{"not JSON", "temperature=1"},
+		{"a JSON array", `[1,2,3]`},
+		{"params that are not an object", `{"id":"1","params":[1]}`},
+		{"params null", `{"id":"2","params":null}`},
+		{"an id that is an object", `{"id":{"a":1},"params":{"temperature":1.5}}`},
+		{"a value nested in value", `{"id":"3","params":{"temperature":{"value":{"value":1}}}}`},
+		{"nesting deeper than the JSON decoder allows", `{"id":"4","params":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat(`}`, 20000) + `}`},
+		{"a number too large for any type", `{"id":"5","params":{"humidity":1e400}}`},
+		{"a huge string for a declared number", `{"id":"6","params":{"humidity":"` + strings.Repeat("x", 200_000) + `"}}`},
+		{"trailing garbage", `{"id":"7","params":{}} trailing`},
+	} {
+		t.Run(tc.name+" is answered or dropped, and the device and RPC API keep working", func(t *testing.T) {
+			dev.publish(post, tc.payload)
+			dev.publish(post, `{"id":"ok","params":{"humidity":12}}`)
+			for {
+				r := alink(t, dev.next(post+"_reply"))
+				if r["id"] == "ok" {
+					assert.EqualValues(t, 200, r["code"])
+					break
+				}
+				assert.NotEqualValues(t, 200, r["code"], "%v", r)
+			}
+			assert.Equal(t, "12", propertyStatus(t, srv.NewIotClient(), pk, names[0])["humidity"].Value)
+		})
+	}
+}
+
+func TestThingActionsRefuseBadInput(t *testing.T) {
+	srv := emutest.New(t)
+	pk := srv.ProductKey()
+	names, _ := newDevices(t, srv, 1)
+	dn := names[0]
+	srv.Virtual(pk, dn, emutest.VirtualDevice{Online: true, AutoReply: true})
+	deep := strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat(`}`, 20000)
+	many := map[string]int{}
+	for i := 0; i < 201; i++ {
+		many[fmt.Sprintf("p%d", i)] = i
+	}
+	manyJSON := string(mustJSON(t, many))
+	dev := map[string]string{"ProductKey": pk, "DeviceName": dn}
+	for _, tc := range []struct {
+		name, code string
+		params     map[string]string
+	}{
+		{"Pub with Qos 5", "iot.check.InvalidFormattedParameter", map[string]string{"Action": "Pub", "ProductKey": pk, "TopicFullName": "/" + pk + "/" + dn + "/user/get", "MessageContent": "aGk=", "Qos": "5"}},
+		{"Pub with an empty message", "MissingMessageContent", map[string]string{"Action": "Pub", "ProductKey": pk, "TopicFullName": "/" + pk + "/" + dn + "/user/get", "MessageContent": ""}},
+		{"Pub to a wildcard topic", "iot.messagebroker.InvalidFormattedTopicName", map[string]string{"Action": "Pub", "ProductKey": pk, "TopicFullName": "/" + pk + "/+/user/get", "MessageContent": "aGk="}},
+		{"Pub for an unknown product", "iot.prod.NotExistedProduct", map[string]string{"Action": "Pub", "ProductKey": "a1NoSuchProd", "TopicFullName": "/a1NoSuchProd/x/user/get", "MessageContent": "aGk="}},
+		{"RRpc with a Timeout that is not a number", "iot.messagebroker.InvalidTimeoutValue", map[string]string{"Action": "RRpc", "ProductKey": pk, "DeviceName": dn, "RequestBase64Byte": "aGk=", "Timeout": "soon"}},
+		{"RRpc with a Timeout over 8000", "iot.messagebroker.InvalidTimeoutValue", map[string]string{"Action": "RRpc", "ProductKey": pk, "DeviceName": dn, "RequestBase64Byte": "aGk=", "Timeout": "9000"}},
+		{"RRpc to an unknown device", "iot.device.NotExistedDevice", map[string]string{"Action": "RRpc", "ProductKey": pk, "DeviceName": "nobody", "RequestBase64Byte": "aGk=", "Timeout": "1000"}},
+		{"SetDeviceProperty with 201 properties", "iot.device.TooManyDevicePropertiesPerTime", with(dev, map[string]string{"Action": "SetDeviceProperty", "Items": manyJSON})},
+		{"SetDeviceProperty with Items nested too deep", "iot.device.InvalidFormattedDevicePropertiesString", with(dev, map[string]string{"Action": "SetDeviceProperty", "Items": deep})},
+		{"SetDeviceProperty with an empty object", "iot.device.NoneDeviceProperties", with(dev, map[string]string{"Action": "SetDeviceProperty", "Items": "{}"})},
+		{"InvokeThingService with Args that are not JSON", "iot.check.InvalidFormattedParameter", with(dev, map[string]string{"Action": "InvokeThingService", "Identifier": "setTimer", "Args": "{seconds:1"})},
+		{"InvokeThingService with an argument of the wrong type", "iot.check.InvalidFormattedParameter", with(dev, map[string]string{"Action": "InvokeThingService", "Identifier": "setTimer", "Args": `{"seconds":"ten"}`})},
+		{"QueryDevicePropertyData with PageSize 0", "iot.common.InvalidPageParams", with(dev, map[string]string{"Action": "QueryDevicePropertyData", "Identifier": "temperature", "StartTime": "1", "EndTime": "2", "Asc": "1", "PageSize": "0"})},
+		{"QueryDevicePropertyData with a negative StartTime", "iot.device.InvalidTimeBucket", with(dev, map[string]string{"Action": "QueryDevicePropertyData", "Identifier": "temperature", "StartTime": "-5", "EndTime": "2", "Asc": "1", "PageSize": "10"})},
+		{"QueryDevicePropertyData with Asc 2", "iot.check.InvalidFormattedParameter", with(dev, map[string]string{"Action": "QueryDevicePropertyData", "Identifier": "temperature", "StartTime": "1", "EndTime": "2", "Asc": "2", "PageSize": "10"})},
+		{"QueryDeviceEventData with an unknown EventType", "iot.check.InvalidFormattedParameter", with(dev, map[string]string{"Action": "QueryDeviceEventData", "StartTime": "1", "EndTime": "2", "EventType": "panic"})},
+		{"UpdateDeviceShadow with a message that is not JSON", "", with(dev, map[string]string{"Action": "UpdateDeviceShadow", "ShadowMessage": "{"})},
+		{"UpdateDeviceShadow nested too deep", "", with(dev, map[string]string{"Action": "UpdateDeviceShadow", "ShadowMessage": deep})},
+		{"SetDeviceDesiredProperty with Versions of the wrong type", "iot.check.InvalidFormattedParameter", with(dev, map[string]string{"Action": "SetDeviceDesiredProperty", "Items": `{"LightSwitch":1}`, "Versions": `{"LightSwitch":"one"}`})},
+		{"ImportThingModelTsl nested too deep", "", map[string]string{"Action": "ImportThingModelTsl", "ProductKey": pk, "TslStr": deep}},
+		{"ImportThingModelTsl with an unknown data type", "", map[string]string{"Action": "ImportThingModelTsl", "ProductKey": pk, "TslStr": `{"properties":[{"identifier":"x","name":"X","accessMode":"rw","dataType":{"type":"complex"}}]}`}},
+		{"PublishThingModel with a malformed version", "", map[string]string{"Action": "PublishThingModel", "ProductKey": pk, "ModelVersion": "v 1!"}},
+		{"UpdateProduct with a name too short", "", map[string]string{"Action": "UpdateProduct", "ProductKey": pk, "ProductName": "ab"}},
+	} {
+		t.Run(tc.name+" answers its documented error and the device is unchanged", func(t *testing.T) {
+			before := propertyStatus(t, srv.NewIotClient(), pk, dn)
+			for _, format := range formats {
+				params := map[string]string{"Format": format}
+				for k, v := range tc.params {
+					params[k] = v
+				}
+				resp, body := signedPost(t, srv.URL(), params)
+				require.Less(t, resp.StatusCode, 500, "%s", body)
+				code := errorCode(t, format, body)
+				if tc.code != "" {
+					assert.Equal(t, tc.code, code, "%s: %s", format, body)
+				} else {
+					assert.NotEmpty(t, code, "%s: %s", format, body)
+				}
+			}
+			assert.Equal(t, before, propertyStatus(t, srv.NewIotClient(), pk, dn))
+		})
+	}
+}
+
+// with merges parameter maps, later ones winning.
+func with(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}

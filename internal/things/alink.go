@@ -32,7 +32,8 @@ type request struct {
 }
 
 // parseRequest reads an Alink request; ok is false when the payload is
-// not a JSON object (the reply, if any, is then 460 with an empty id).
+// not a JSON object or its id is neither a string nor a number (the
+// reply, if any, is then 460 with an empty id).
 func parseRequest(payload []byte) (request, bool) {
 	var raw struct {
 		ID     json.RawMessage `json:"id"`
@@ -52,9 +53,12 @@ func parseRequest(payload []byte) (request, bool) {
 		r.id = id
 	case len(id) > 0 && id[0] != 'n':
 		var n json.Number
-		if json.Unmarshal(id, &n) == nil {
-			r.id = strconv.AppendQuote(nil, n.String())
+		if json.Unmarshal(id, &n) != nil {
+			// An object, array or boolean id cannot be echoed as the
+			// string replies carry: the request is malformed (460).
+			return r, false
 		}
+		r.id = strconv.AppendQuote(nil, n.String())
 	}
 	r.method, r.params = raw.Method, raw.Params
 	r.noAck = raw.Sys.Ack != nil && raw.Sys.Ack.String() == "0"
