@@ -238,7 +238,7 @@ func TestThingsWithRealDevices(t *testing.T) {
 		assert.Equal(t, strconv.FormatInt(evTime, 10), e.Time)
 	})
 
-	t.Run("SetDeviceProperty reaches the device, which acknowledges and posts the new value", func(t *testing.T) {
+	t.Run("SetDeviceProperty reaches the device, and its 200 set_reply makes the value the reported one", func(t *testing.T) {
 		req := iot.CreateSetDevicePropertyRequest()
 		req.ProductKey, req.DeviceName, req.Items = pk, names[0], `{"LightSwitch":1}`
 		resp, err := c.SetDeviceProperty(req)
@@ -250,9 +250,17 @@ func TestThingsWithRealDevices(t *testing.T) {
 		assert.Equal(t, "thing.service.property.set", v["method"])
 		assert.Equal(t, map[string]any{"LightSwitch": float64(1)}, v["params"])
 		dev.publish(dev.sys()+"thing/service/property/set_reply", fmt.Sprintf(`{"id":"%s","code":200,"data":{}}`, v["id"]))
-		dev.publish(dev.sys()+"thing/event/property/post", `{"id":"10","params":{"LightSwitch":1}}`)
+		eventually(t, "the value to be reported", func() bool { return propertyStatus(t, c, pk, names[0])["LightSwitch"].Value == "1" })
+
+		req.Items = `{"LightSwitch":0}`
+		resp, err = c.SetDeviceProperty(req)
+		require.NoError(t, err)
+		require.True(t, resp.Success, resp.Code)
+		v = alink(t, dev.next(dev.sys()+"thing/service/property/set"))
+		dev.publish(dev.sys()+"thing/service/property/set_reply", fmt.Sprintf(`{"id":"%s","code":9201,"message":"busy"}`, v["id"]))
+		dev.publish(dev.sys()+"thing/event/property/post", `{"id":"10","params":{"humidity":43}}`)
 		dev.next(dev.sys() + "thing/event/property/post_reply")
-		assert.Equal(t, "1", propertyStatus(t, c, pk, names[0])["LightSwitch"].Value)
+		assert.Equal(t, "1", propertyStatus(t, c, pk, names[0])["LightSwitch"].Value, "a refused set changes nothing")
 	})
 
 	t.Run("SetDeviceProperty refuses read-only, undeclared and ill-typed properties", func(t *testing.T) {

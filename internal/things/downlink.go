@@ -56,6 +56,15 @@ func (s *Service) SetProperty(ctx context.Context, dev iot.Device, items json.Ra
 		return "", err
 	}
 	id := s.nextID()
+	s.mu.Lock()
+	if len(s.sets) >= maxPendingSets {
+		for k := range s.sets {
+			delete(s.sets, k) // any one: a set this old will hardly be answered
+			break
+		}
+	}
+	s.sets[key(dev.AccessKeyID, dev.IotID, id)] = items
+	s.mu.Unlock()
 	topic := "/sys/" + dev.ProductKey + "/" + dev.DeviceName + "/thing/service/property/set"
 	s.deliver(ctx, dev, topic, downRequest("thing.service.property.set", id, items, "1.0.0"), qos, id, requestID, false)
 	return id, nil

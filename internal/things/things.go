@@ -10,6 +10,7 @@ package things
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,7 +102,14 @@ type Service struct {
 	virtual map[string]*virtualDevice
 	// pending are RRPC waits by account, IotId and message id.
 	pending map[string]chan []byte
+	// sets are the items of property sets awaiting the device's
+	// set_reply, by account, IotId and message id (at most maxPendingSets).
+	sets map[string]json.RawMessage
 }
+
+// maxPendingSets bounds the property sets kept until their reply: a
+// device that never answers cannot grow the map without end.
+const maxPendingSets = 10000
 
 // model is a cached effective thing model.
 type model struct {
@@ -129,7 +137,7 @@ func New(cfg Config, st *store.Store) *Service {
 		cfg.Bus = &events.Bus{}
 	}
 	s := &Service{cfg: cfg, st: st, log: cfg.Logger, tr: noTransport{},
-		models: map[string]*model{}, virtual: map[string]*virtualDevice{}, pending: map[string]chan []byte{}}
+		models: map[string]*model{}, virtual: map[string]*virtualDevice{}, pending: map[string]chan []byte{}, sets: map[string]json.RawMessage{}}
 	// Alink ids are decimal strings of up to 10 digits; starting from the
 	// clock keeps them apart from the ids of an earlier run on the same
 	// --db file.
@@ -164,6 +172,11 @@ func (s *Service) Reset(accessKeyID string) {
 		if accessKeyID == "" || hasAccount(k, accessKeyID) {
 			close(c)
 			delete(s.pending, k)
+		}
+	}
+	for k := range s.sets {
+		if accessKeyID == "" || hasAccount(k, accessKeyID) {
+			delete(s.sets, k)
 		}
 	}
 }

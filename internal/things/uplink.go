@@ -41,7 +41,7 @@ func (s *Service) sysUplink(ctx context.Context, dev iot.Device, topic, rest str
 			s.eventPost(ctx, dev, topic, ev, payload)
 		}
 	case rest == "thing/service/property/set_reply":
-		// Logged; the value changes when the device posts it.
+		s.setReply(ctx, dev, payload)
 	case strings.HasPrefix(rest, "thing/service/") && strings.HasSuffix(rest, "_reply"):
 		s.serviceReply(ctx, dev, payload)
 	case strings.HasPrefix(rest, "rrpc/response/"):
@@ -165,11 +165,7 @@ func (s *Service) propertyPost(ctx context.Context, dev iot.Device, topic string
 		return
 	}
 	good, bad := s.checkItems(m, items, true)
-	vals := make([]iot.PropertyValue, len(good))
-	for i, c := range good {
-		vals[i] = iot.PropertyValue{Identifier: c.identifier, DataType: c.dataType, Value: iot.RenderValue(c.value), Time: times[c.identifier]}
-	}
-	if err := s.st.RecordProperties(ctx, dev.IotID, vals, s.cfg.PropertyHistory); err != nil {
+	if err := s.record(ctx, dev, good, times); err != nil {
 		s.log.Error("property post: store", "productKey", dev.ProductKey, "deviceName", dev.DeviceName, "err", err)
 		answer(6760, "system exception")
 		return
@@ -179,6 +175,51 @@ func (s *Service) propertyPost(ctx context.Context, dev iot.Device, topic string
 		return
 	}
 	answer(codeOK, "")
+}
+
+// record stores checked values as the device's latest and in its
+// history, each at its time.
+func (s *Service) record(ctx context.Context, dev iot.Device, good []checked, times map[string]time.Time) error {
+	vals := make([]iot.PropertyValue, len(good))
+	for i, c := range good {
+		vals[i] = iot.PropertyValue{Identifier: c.identifier, DataType: c.dataType, Value: iot.RenderValue(c.value), Time: times[c.identifier]}
+	}
+	return s.st.RecordProperties(ctx, dev.IotID, vals, s.cfg.PropertyHistory)
+}
+
+// setReply applies a property set the device acknowledged with code 200:
+// the values sent become its reported ones, as on the platform.
+func (s *Service) setReply(ctx context.Context, dev iot.Device, payload []byte) {
+	var r struct {
+		Code json.Number `json:"code"`
+	}
+	id := alinkID(payload)
+	if id == "" || decodeJSON(payload, &r) != nil {
+		return
+	}
+	k := key(dev.AccessKeyID, dev.IotID, id)
+	s.mu.Lock()
+	raw, ok := s.sets[k]
+	delete(s.sets, k)
+	s.mu.Unlock()
+	var items map[string]any
+	if !ok || r.Code.String() != "200" || decodeJSON(raw, &items) != nil {
+		return
+	}
+	m, err := s.Model(ctx, dev.AccessKeyID, dev.ProductKey)
+	if err != nil {
+		s.log.Error("property set reply: thing model", "productKey", dev.ProductKey, "err", err)
+		return
+	}
+	good, _ := s.checkItems(m, items, false)
+	now := s.cfg.Now()
+	times := make(map[string]time.Time, len(good))
+	for _, c := range good {
+		times[c.identifier] = now
+	}
+	if err := s.record(ctx, dev, good, times); err != nil {
+		s.log.Error("property set reply: store", "productKey", dev.ProductKey, "deviceName", dev.DeviceName, "err", err)
+	}
 }
 
 // unwrap reads the {"value":…,"time":…} form of a posted property; any

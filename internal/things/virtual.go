@@ -147,11 +147,8 @@ func (s *Service) virtualReceive(dev iot.Device, v *virtualDevice, topic string,
 		if !ok {
 			return
 		}
+		// The acknowledgement makes the values its reported ones.
 		s.Uplink(dev, topic+"_reply", reply(req.id, codeOK, nil, "", ""), 0, true)
-		// The device applies the values and reports them, as a real one
-		// would; no reply is asked for.
-		post := []byte(`{"id":` + string(req.id) + `,"version":"1.0","sys":{"ack":0},"params":` + string(req.params) + `,"method":"thing.event.property.post"}`)
-		s.Uplink(dev, base+"thing/event/property/post", post, 0, true)
 	case sys && strings.HasPrefix(rest, "thing/service/"):
 		id := strings.TrimPrefix(rest, "thing/service/")
 		if r, ok := v.serviceReply(id); ok {
