@@ -311,12 +311,7 @@ func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	out.Devices = StateDevicePage{Page: page, PageSize: size, Total: total, Items: make([]StateDevice, 0, len(devs))}
-	for _, d := range devs {
-		out.Devices.Items = append(out.Devices.Items, StateDevice{AccessKeyID: d.AccessKeyID, ProductKey: d.ProductKey, DeviceName: d.DeviceName,
-			DeviceSecret: d.DeviceSecret, DeviceID: d.DeviceID, IotID: d.IotID, Nickname: d.Nickname, Status: d.Status, ApplyID: d.ApplyID,
-			Created: d.Created, Activated: optTime(d.Activated), LastOnline: optTime(d.LastOnline), IPAddress: d.IPAddress, StatusChanged: d.StatusChanged})
-	}
+	out.Devices = devicePage(page, size, total, devs)
 	return out, nil
 }
 
