@@ -233,6 +233,9 @@ func TestDashboard(t *testing.T) {
 				{"faults", `tr[data-fault]`}, {"settings", `#progression`},
 			} {
 				do(t, ctx, chromedp.Navigate(ui+"#/"+v.hash), chromedp.WaitVisible(chromedp.CSS(v.ready)))
+				if v.hash == "journal" {
+					do(t, ctx, chromedp.Click(chromedp.CSS(`#journal tbody tr button`)), chromedp.WaitVisible(chromedp.CSS(`#journal-detail table`)))
+				}
 				shot(t, ctx, v.hash)
 			}
 			do(t, ctx, chromedp.EmulateViewport(420, 800), chromedp.Navigate(ui+"#/devices"), chromedp.WaitVisible(chromedp.CSS(`tr[data-device]`)))

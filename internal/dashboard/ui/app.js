@@ -185,7 +185,7 @@
       swap(body, h('div', { class: 'grid' },
         h('section', { class: 'card' }, h('h3', {}, 'Endpoints'), kv([['RPC', h('code', {}, s.endpoints.rpc)], ['MQTT', s.endpoints.mqtt ? h('code', {}, s.endpoints.mqtt) : 'off'],
           ['Progression', h('a', { href: '#/settings' }, s.progression)]])),
-        h('section', { class: 'card' }, h('h3', {}, 'Credentials'), table(['AccessKeyId', 'AccessKeySecret'],
+        h('section', { class: 'card wide' }, h('h3', {}, 'Credentials'), table(['AccessKeyId', 'AccessKeySecret'],
           s.credentials.map((c) => h('tr', {}, h('td', {}, h('code', {}, c.accessKeyId)), h('td', {}, h('code', {}, c.accessKeySecret)))), 'no accounts')),
         h('section', { class: 'card' }, h('h3', {}, 'Requests per second'), h('div', { class: 'big', id: 'rps' }, s.requestsPerSecond.toFixed(1)),
           h('p', { class: 'muted' }, 'RPC calls, averaged over 10 s. ', h('a', { href: '#/faults' }, s.faults + ' fault rule' + (s.faults === 1 ? '' : 's')))),
@@ -283,10 +283,10 @@
       const qs = new URLSearchParams({ name: q.name, productKey: q.productKey, status: q.status, page: q.page, pageSize: 50 });
       const r = await get('/devices?' + qs);
       const pages = Math.max(1, Math.ceil(r.total / r.pageSize));
-      swap(body, table(['Status', 'Device', h('th', { class: 'hide-narrow' }, 'Nickname'), 'Product', h('th', { class: 'hide-narrow' }, 'Last online'), h('th', { class: 'hide-narrow' }, 'IP'), 'Actions'],
+      swap(body, table(['Status', 'Device', h('th', { class: 'hide-narrow' }, 'Nickname'), h('th', { class: 'hide-narrow' }, 'Product'), h('th', { class: 'hide-narrow' }, 'Last online'), h('th', { class: 'hide-narrow' }, 'IP'), 'Actions'],
         r.items.map((d) => h('tr', { 'data-device': d.productKey + '/' + d.deviceName },
           h('td', {}, badge(d.status)), h('td', {}, h('a', { href: deviceHref(d.accessKeyId, d.productKey, d.deviceName), 'data-fk': 'open:' + d.iotId }, d.deviceName)),
-          h('td', { class: 'hide-narrow' }, d.nickname), h('td', {}, h('code', {}, d.productKey)), h('td', { class: 'hide-narrow' }, when(d.lastOnline)),
+          h('td', { class: 'hide-narrow' }, d.nickname), h('td', { class: 'hide-narrow' }, h('code', {}, d.productKey)), h('td', { class: 'hide-narrow' }, when(d.lastOnline)),
           h('td', { class: 'hide-narrow' }, d.ipAddress), h('td', {}, deviceActions(d, refresh)))), q.name || q.status ? 'no device matches' : 'no devices yet'),
       h('div', { class: 'pager' }, button('← Previous', () => { q.page--; refresh(); }, '', 'prev', 'Previous page'), h('span', {}, 'page ' + r.page + ' of ' + pages + ' · ' + r.total + ' devices'),
         button('Next →', () => { q.page++; refresh(); }, '', 'next', 'Next page')));
