@@ -91,12 +91,9 @@ type DeviceQuery struct {
 
 // Devices searches the devices of every account, in creation order.
 func (p *Plane) Devices(ctx context.Context, q DeviceQuery) (StateDevicePage, error) {
-	page, size := max(q.Page, 1), q.PageSize
-	if size == 0 {
-		size = defaultDevicePageSize
-	}
-	if q.Page < 0 || size < 1 || size > maxDevicePageSize {
-		return StateDevicePage{}, inputErr("page must be at least 1 and pageSize between 1 and %d", maxDevicePageSize)
+	page, size, err := paging(q.Page, q.PageSize, defaultDevicePageSize, maxDevicePageSize, "page", "pageSize")
+	if err != nil {
+		return StateDevicePage{}, err
 	}
 	switch q.Status {
 	case "", iot.DeviceUnactive, iot.DeviceOnline, iot.DeviceOffline, iot.DeviceDisabled:
@@ -109,6 +106,19 @@ func (p *Plane) Devices(ctx context.Context, q DeviceQuery) (StateDevicePage, er
 		return StateDevicePage{}, err
 	}
 	return devicePage(page, size, total, devs), nil
+}
+
+// paging resolves a page request: page counts from 1 (0 is 1), a size
+// of 0 is def, and a size above limit is an input error naming the
+// parameters.
+func paging(page, size, def, limit int, pageName, sizeName string) (int, int, error) {
+	if size == 0 {
+		size = def
+	}
+	if page < 0 || size < 1 || size > limit {
+		return 0, 0, inputErr("%s must be at least 1 and %s between 1 and %d", pageName, sizeName, limit)
+	}
+	return max(page, 1), size, nil
 }
 
 // devicePage is one page of devices as the admin API shows them.
