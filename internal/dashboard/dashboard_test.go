@@ -222,6 +222,74 @@ func TestDashboard(t *testing.T) {
 		shot(t, ctx, "device")
 	})
 
+	// go moves the page to a view the way a link does, without a reload.
+	goTo := func(hash string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`location.hash = ` + strconv.Quote(hash))
+	}
+	poll := func(expr string) chromedp.Action[chromedp.Void] { return chromedp.Poll[chromedp.Void](expr) }
+
+	step("the page publishes to the device", func(t *testing.T) {
+		got := dev.Subscribe("/" + pk + "/" + name + "/user/get")
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#deliver button[type=submit]`)))
+		select {
+		case m := <-got:
+			assert.JSONEq(t, `{"hello":"device"}`, string(m.Payload))
+		case <-time.After(hang):
+			t.Fatal("the device got nothing on /user/get")
+		}
+	})
+
+	var other string
+	step("a device made virtual from the page answers a service called from the page", func(t *testing.T) {
+		page := iot.CreateQueryPageByApplyIdRequest()
+		page.ApplyId = requests.NewInteger(int(applyID))
+		resp, err := client.QueryPageByApplyId(page)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, len(resp.ApplyDeviceList.ApplyDeviceInfo), 2)
+		other = resp.ApplyDeviceList.ApplyDeviceInfo[1].DeviceName
+		do(t, ctx, goTo("#/device/"+pk+"/"+other), chromedp.WaitVisible(chromedp.CSS(`h2 .badge.UNACTIVE`)),
+			chromedp.Click(chromedp.CSS(`button[data-fk=virtual]`)), chromedp.WaitVisible(chromedp.CSS(`h2 .badge.virtual`)),
+			chromedp.WaitVisible(chromedp.CSS(`h2 .badge.ONLINE`)),
+			chromedp.SendKeys(chromedp.CSS(`#svc-id`), "reboot"), chromedp.SetValue(chromedp.CSS(`#svc-args`), `{"delay":1}`),
+			chromedp.Click(chromedp.CSS(`#call-service button[type=submit]`)),
+			poll(`document.querySelector('#call-service .result').textContent.includes('result')`))
+	})
+
+	step("disabling a device from the list turns its badge DISABLE, and enabling turns it OFFLINE", func(t *testing.T) {
+		row := `tr[data-device="` + pk + `/` + other + `"]`
+		do(t, ctx, goTo("#/devices"), chromedp.WaitVisible(chromedp.CSS(row+` .badge.ONLINE`)),
+			chromedp.Click(chromedp.CSS(row+` button.danger`)), chromedp.WaitVisible(chromedp.CSS(row+` .badge.DISABLE`)),
+			chromedp.Click(chromedp.CSS(row+` button[aria-label^=Enable]`)), chromedp.WaitVisible(chromedp.CSS(row+` .badge.OFFLINE`)))
+	})
+
+	step("a fault rule added on the faults page counts its hits live and can be deleted", func(t *testing.T) {
+		do(t, ctx, goTo("#/faults"), chromedp.WaitVisible(chromedp.CSS(`#add-fault`)),
+			chromedp.SendKeys(chromedp.CSS(`#fault-action`), "QueryProduct"), chromedp.SendKeys(chromedp.CSS(`#fault-code`), "iot.system.SystemException"),
+			chromedp.Click(chromedp.CSS(`#add-fault button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-fault]`)))
+		q := iot.CreateQueryProductRequest()
+		q.ProductKey = pk
+		resp, err := client.QueryProduct(q)
+		require.NoError(t, err)
+		require.False(t, resp.Success, "the rule answers the call")
+		do(t, ctx, poll(`document.querySelector('tr[data-fault] td.num').textContent === '1'`),
+			chromedp.Click(chromedp.CSS(`tr[data-fault] button.danger`)), chromedp.WaitNotPresent(chromedp.CSS(`tr[data-fault]`)))
+	})
+
+	step("the journal filters by action and shows one call's parameters and answer", func(t *testing.T) {
+		do(t, ctx, goTo("#/journal"), chromedp.WaitVisible(chromedp.CSS(`#journal tbody tr button`)),
+			chromedp.SendKeys(chromedp.CSS(`#journal-action`), "QueryProduct"),
+			poll(`[...document.querySelectorAll('#journal tbody tr')].every((tr) => tr.children[2].textContent === 'QueryProduct')`),
+			chromedp.Click(chromedp.CSS(`#journal tbody tr button`)),
+			poll(`document.querySelector('#journal-detail').textContent.includes('iot.system.SystemException')`))
+	})
+
+	step("the progression set on the settings page is the one in force", func(t *testing.T) {
+		do(t, ctx, goTo("#/settings"), chromedp.WaitVisible(chromedp.CSS(`#progression`)), poll(`document.querySelector('#progression code').textContent === 'manual'`),
+			chromedp.SetValue(chromedp.CSS(`#progression-mode`), "immediate"), chromedp.Click(chromedp.CSS(`#progression button[type=submit]`)),
+			poll(`document.querySelector('#progression code').textContent === 'immediate'`))
+		assert.Equal(t, "immediate", srv.Emulator().Progression().String())
+	})
+
 	if *screenshots != "" {
 		step("every view renders (for the screenshots)", func(t *testing.T) {
 			srv.InjectFault(emutest.FaultRule{Action: "QueryDeviceDetail", Code: "iot.system.SystemException", Count: 3})
