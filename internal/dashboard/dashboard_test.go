@@ -289,6 +289,21 @@ func TestDashboard(t *testing.T) {
 		assert.Equal(t, "immediate", srv.Emulator().Progression().String())
 	})
 
+	step("every control of every view is labelled and in the keyboard order", func(t *testing.T) {
+		for _, v := range []struct{ hash, ready string }{
+			{"#/overview", `#rps`}, {"#/products", `details.product table`}, {"#/devices", `tr[data-device]`},
+			{"#/device/" + pk + "/" + name, `#set-property`}, {"#/batches", `tr[data-apply]`}, {"#/batch/" + itoa(applyID), `h2 .badge`},
+			{"#/journal", `#journal tbody tr`}, {"#/faults", `#add-fault`}, {"#/settings", `#progression`},
+		} {
+			do(t, ctx, goTo(v.hash), chromedp.WaitVisible(chromedp.CSS(v.ready)))
+			unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+				.filter((e) => !(e.closest('label') || e.getAttribute('aria-label') || e.textContent.trim()) || e.tabIndex < 0)
+				.map((e) => e.outerHTML.slice(0, 80))`))
+			require.NoError(t, err)
+			assert.Empty(t, unlabelled, v.hash)
+		}
+	})
+
 	if *screenshots != "" {
 		step("every view renders (for the screenshots)", func(t *testing.T) {
 			srv.InjectFault(emutest.FaultRule{Action: "QueryDeviceDetail", Code: "iot.system.SystemException", Count: 3})
