@@ -31,6 +31,7 @@ func TestImportRules(t *testing.T) {
 			append([]string{module + "internal/pop", module + "internal/actions", module + "internal/control", module + "internal/admin"}, wire...), nil},
 		{"signature knows no server and nothing of ours", "signature", append([]string{"module"}, wire...), nil},
 		{"the batch worker imports no wire code", "internal/batch", append([]string{module + "internal/pop"}, wire...), nil},
+		{"the dashboard is files only: it imports nothing of ours", "internal/dashboard", []string{"module"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", module+tc.pkg).CombinedOutput()
