@@ -33,6 +33,7 @@ func TestImportRules(t *testing.T) {
 		{"the batch worker imports no wire code", "internal/batch", append([]string{module + "internal/pop"}, wire...), nil},
 		{"the device loop imports no wire code: no HTTP, MQTT, gateway, actions or broker", "internal/things",
 			append([]string{module + "internal/pop", module + "internal/actions", module + "internal/broker", module + "internal/admin", module + "internal/control"}, wire...), nil},
+		{"the dashboard is files only: it imports nothing of ours", "internal/dashboard", []string{"module"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", module+tc.pkg).CombinedOutput()

@@ -563,6 +563,9 @@ func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
 	// A fault rule's sleep is no work to wait for: it ends now, so a stop
 	// (docker stop) is not held up by a ten-minute latency rule.
 	s.StopFaultSleeps()
+	// Event streams never end by themselves; they end now, or the drain
+	// would wait out its timeout on any open dashboard.
+	s.StopStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	var drainErr error

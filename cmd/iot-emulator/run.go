@@ -407,6 +407,7 @@ func serve(ctx context.Context, o *options, cfg emulator.Config, stdout io.Write
 	}
 	if cfg.Admin {
 		fmt.Fprintf(stdout, "admin: http://%s/_emulator/ (a page for browsers; JSON routes under it)\n", url)
+		fmt.Fprintf(stdout, "dashboard: http://%s/_emulator/ui (live devices, batches, requests)\n", url)
 	}
 	fmt.Fprintf(stdout, "modes: auth=%s throttle=%s batch-progression=%s tls=%s\n", cfg.Auth, onOffWord(cfg.Throttle), cfg.Progression, onOffWord(cfg.TLS))
 	if a := srv.MQTTAddr(); a != "" {

@@ -37,6 +37,7 @@ func TestBanner(t *testing.T) {
 		assert.True(t, strings.HasPrefix(in.addr, "127.0.0.1:"), in.addr)
 		assert.Regexp(t, `^(0\.0\.0\.0|\[::\]):\d+ \(every interface\)$`, bannerLine(t, in, "bound to "))
 		assert.Equal(t, "http://"+in.addr+"/_emulator/ (a page for browsers; JSON routes under it)", bannerLine(t, in, "admin: "))
+		assert.Equal(t, "http://"+in.addr+"/_emulator/ui (live devices, batches, requests)", bannerLine(t, in, "dashboard: "))
 		assert.Equal(t, "auth=strict throttle=on batch-progression=delay tls=off", bannerLine(t, in, "modes: "))
 		require.NoError(t, in.stop(t))
 		assert.Contains(t, in.stderr.String(), `"msg":"started"`)

@@ -23,6 +23,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .2em}</style>
 </head><body>
 <h1>iot-emulator {{.Version}}</h1>
+{{if .Admin}}<p><a href="/_emulator/ui"><strong>Open the dashboard</strong></a>: live devices, batches, requests and fault rules.</p>{{end}}
 <p>Alibaba Cloud IoT Platform (Iot 2018-01-20) on this machine. Point an official SDK here instead of <code>iot.&lt;region&gt;.aliyuncs.com</code>.</p>
 <h2>Endpoints</h2>
 <ul>
@@ -35,6 +36,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <ul><li>auth: <code>{{.Auth}}</code></li><li>throttle: <code>{{.Throttle}}</code></li><li>batch progression: <code>{{.Progression}}</code></li></ul>
 <h2>Admin API</h2>
 {{if .Admin}}<ul>
+<li><a href="/_emulator/ui">/_emulator/ui</a> (the dashboard), <a href="/_emulator/summary">/_emulator/summary</a>, <a href="/_emulator/devices">/_emulator/devices</a>, <code>/_emulator/events</code> (Server-Sent Events)</li>
 <li><a href="/_emulator/health">/_emulator/health</a></li>
 <li><a href="/_emulator/state">/_emulator/state</a></li>
 <li><a href="/_emulator/requests">/_emulator/requests</a></li>

@@ -85,6 +85,10 @@ type Plane struct {
 	// looseSeed holds one lock per AccessKeyId, so a loose account is
 	// created once however many first calls race.
 	looseSeed sync.Map
+	// rate counts answered RPC calls for the dashboard's summary; streams
+	// ends the admin API's event streams on a stop.
+	rate    rateMeter
+	streams stopper
 }
 
 // New builds the plane over the store, the batch worker and the bus.
@@ -222,6 +226,7 @@ func (p *Plane) Intercept(ctx context.Context, c *pop.Call) error { return p.fau
 // Record is the gateway's observer: it journals the answered call and
 // publishes it on the bus.
 func (p *Plane) Record(r pop.Record) {
+	p.rate.add(r.Time)
 	p.Journal(journal.Entry{Time: r.Time, RequestID: r.RequestID, Protocol: journal.RPC, Action: r.Action, AccessKeyID: r.AccessKeyID,
 		Params: r.Params, ParamsOmitted: r.ParamsOmitted, Faults: r.Faults, Status: r.Status, Code: r.Code, LatencyMs: r.LatencyMs})
 }

@@ -262,12 +262,9 @@ func (p *Plane) Held(ctx context.Context) (Held, error) {
 
 // State returns the state q selects.
 func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
-	page, size := max(q.DevicePage, 1), q.DevicePageSize
-	if size == 0 {
-		size = defaultStatePageSize
-	}
-	if q.DevicePage < 0 || size < 1 || size > maxStatePageSize {
-		return State{}, inputErr("devicePage must be at least 1 and devicePageSize between 1 and %d", maxStatePageSize)
+	page, size, err := paging(q.DevicePage, q.DevicePageSize, defaultStatePageSize, maxStatePageSize, "devicePage", "devicePageSize")
+	if err != nil {
+		return State{}, err
 	}
 	var accounts []iot.Account
 	if q.AccessKeyID != "" {
@@ -279,11 +276,8 @@ func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 			return State{}, err
 		}
 		accounts = []iot.Account{a}
-	} else {
-		var err error
-		if accounts, err = p.st.Accounts(ctx); err != nil {
-			return State{}, err
-		}
+	} else if accounts, err = p.st.Accounts(ctx); err != nil {
+		return State{}, err
 	}
 	out := State{Progression: p.Progression().String(), Accounts: make([]StateAccount, 0, len(accounts))}
 	for _, a := range accounts {
@@ -311,12 +305,7 @@ func (p *Plane) State(ctx context.Context, q StateQuery) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	out.Devices = StateDevicePage{Page: page, PageSize: size, Total: total, Items: make([]StateDevice, 0, len(devs))}
-	for _, d := range devs {
-		out.Devices.Items = append(out.Devices.Items, StateDevice{AccessKeyID: d.AccessKeyID, ProductKey: d.ProductKey, DeviceName: d.DeviceName,
-			DeviceSecret: d.DeviceSecret, DeviceID: d.DeviceID, IotID: d.IotID, Nickname: d.Nickname, Status: d.Status, ApplyID: d.ApplyID,
-			Created: d.Created, Activated: optTime(d.Activated), LastOnline: optTime(d.LastOnline), IPAddress: d.IPAddress, StatusChanged: d.StatusChanged})
-	}
+	out.Devices = devicePage(page, size, total, devs)
 	return out, nil
 }
 
