@@ -671,6 +671,23 @@ func TestThingsWithVirtualDevices(t *testing.T) {
 		assert.Equal(t, 404, adminCall(t, srv, "DELETE", base+"/virtual", nil, nil), "it is no longer virtual")
 	})
 
+	t.Run("DisableThing ends a virtual device, and a login and logout of one are journalled", func(t *testing.T) {
+		srv.Virtual(pk, names[1], emutest.VirtualDevice{Online: true})
+		req := iot.CreateDisableThingRequest()
+		req.ProductKey, req.DeviceName = pk, names[1]
+		resp, err := c.DisableThing(req)
+		require.NoError(t, err)
+		require.True(t, resp.Success, resp.Code)
+		assert.Equal(t, 404, adminCall(t, srv, "DELETE", "/_emulator/devices/"+pk+"/"+names[1]+"/virtual", nil, nil), "it is no longer virtual")
+		var actions []string
+		for _, e := range srv.Requests() {
+			if e.Params["deviceName"] == names[1] && e.Params["virtual"] == "true" {
+				actions = append(actions, e.Action)
+			}
+		}
+		assert.Equal(t, []string{"login", "disconnect", "login"}, actions)
+	})
+
 	t.Run("a device that never connected answers InactiveDevice", func(t *testing.T) {
 		req := iot.CreateSetDevicePropertyRequest()
 		req.ProductKey, req.DeviceName, req.Items = pk, names[2], `{"LightSwitch":0}`

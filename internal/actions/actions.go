@@ -97,7 +97,7 @@ func Table(d Deps) []*pop.Action {
 		{Name: "GetDeviceStatus", QPS: 500, Internal: ErrSystem, Handle: getDeviceStatus(st)},
 		{Name: "BatchGetDeviceState", QPS: 50, Internal: ErrSystem, Handle: batchGetDeviceState(st)},
 		{Name: "EnableThing", QPS: 500, Internal: ErrEnableDeviceFailed, Handle: enableThing(st)},
-		{Name: "DisableThing", QPS: 500, Internal: ErrDisableDeviceFailed, Handle: disableThing(st, conns)},
+		{Name: "DisableThing", QPS: 500, Internal: ErrDisableDeviceFailed, Handle: disableThing(st, conns, svc)},
 		{Name: "QueryDeviceStatistics", QPS: 50, Internal: ErrQueryDeviceStatisticsFailed, Handle: queryDeviceStatistics(st)},
 
 		// Messaging (things.go).

@@ -4,6 +4,7 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 	"github.com/iot-emulator/iot-emulator/internal/pop"
 	"github.com/iot-emulator/iot-emulator/internal/store"
+	"github.com/iot-emulator/iot-emulator/internal/things"
 )
 
 // maxStateDevices is BatchGetDeviceState's largest list (docs/fidelity.md,
@@ -116,7 +117,7 @@ func enableThing(st *store.Store) pop.Handler {
 
 // disableThing disables a device and ends its live connection; it cannot
 // log in until enabled.
-func disableThing(st *store.Store, conns Connections) pop.Handler {
+func disableThing(st *store.Store, conns Connections, svc *things.Service) pop.Handler {
 	return func(c *pop.Call) (pop.Object, error) {
 		ctx := c.Context()
 		d, _, e := findDevice(ctx, st, c)
@@ -131,6 +132,7 @@ func disableThing(st *store.Store, conns Connections) pop.Handler {
 			return nil, err
 		}
 		conns.Kick(d.AccessKeyID, d.IotID, "device disabled")
+		svc.DropVirtual(d) // a disabled device is no one's to simulate
 		return pop.Object{}, nil
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/iot-emulator/iot-emulator/fixtures"
 	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/journal"
 	"github.com/iot-emulator/iot-emulator/internal/things"
 )
 
@@ -61,7 +62,21 @@ func (p *Plane) SetVirtual(ctx context.Context, accessKeyID, productKey, deviceN
 	if errors.Is(err, things.ErrInput) {
 		return out, inputErr("%v", err)
 	}
+	if err == nil {
+		action := "disconnect"
+		if cfg.Online {
+			action = "login"
+		}
+		p.journalVirtual(d, action)
+	}
 	return out, downlinkInput(err)
+}
+
+// journalVirtual records a virtual device's login or logout as the broker
+// records a real one's, so the journal and the event stream show it.
+func (p *Plane) journalVirtual(d iot.Device, action string) {
+	p.Journal(journal.Entry{Time: p.cfg.Now().UTC(), Protocol: journal.MQTT, Action: action, AccessKeyID: d.AccessKeyID,
+		Params: map[string]string{"productKey": d.ProductKey, "deviceName": d.DeviceName, "virtual": "true"}})
 }
 
 // RemoveVirtual takes a virtual device offline; iot.ErrNotFound when the
@@ -74,6 +89,9 @@ func (p *Plane) RemoveVirtual(ctx context.Context, accessKeyID, productKey, devi
 	ok, err := p.things.RemoveVirtual(ctx, d)
 	if err == nil && !ok {
 		return fmt.Errorf("device %s/%s is not virtual: %w", productKey, deviceName, iot.ErrNotFound)
+	}
+	if err == nil {
+		p.journalVirtual(d, "disconnect")
 	}
 	return err
 }

@@ -123,6 +123,18 @@ func (s *Service) RemoveVirtual(ctx context.Context, dev iot.Device) (bool, erro
 	return true, nil
 }
 
+// DropVirtual forgets a device's virtual settings without touching its
+// stored status: it was disabled or deleted, which set that already. It
+// reports whether the device was virtual.
+func (s *Service) DropVirtual(dev iot.Device) bool {
+	k := key(dev.AccessKeyID, dev.IotID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.virtual[k]
+	delete(s.virtual, k)
+	return ok
+}
+
 // PublishAs publishes as the device, as if it had sent the message over
 // MQTT: the topic must be one it may publish to.
 func (s *Service) PublishAs(dev iot.Device, topic string, payload []byte) error {
