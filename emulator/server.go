@@ -44,6 +44,11 @@ const (
 	ThingModelStrict   = "strict"
 	ServiceResultData  = "data"
 	ServiceResultReply = "reply"
+	// PropertyErrorsReply answers a property post with the Alink code of
+	// its first bad value; PropertyErrorsDrop answers 200 and drops the
+	// bad values, as the Alink documentation describes.
+	PropertyErrorsReply = "reply"
+	PropertyErrorsDrop  = "drop"
 )
 
 // Auth modes.
@@ -143,6 +148,10 @@ type Config struct {
 	// Data.Result: ServiceResultData (the reply's data, the default) or
 	// ServiceResultReply (the whole Alink reply).
 	ServiceResult string
+	// PropertyErrors is how a property post with values that break the
+	// thing model is answered: PropertyErrorsReply (the default) or
+	// PropertyErrorsDrop.
+	PropertyErrors string
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
 	// Version is shown on the index page ("" is "devel").
@@ -179,6 +188,7 @@ func DefaultConfig() Config {
 		PropertyHistory:     things.DefaultPropertyHistory,
 		MessageLogSize:      things.DefaultMessageLog,
 		ServiceResult:       ServiceResultData,
+		PropertyErrors:      PropertyErrorsReply,
 	}
 }
 
@@ -224,6 +234,8 @@ func (c Config) Validate() error {
 		return errors.New("--message-log-size must be at least 1")
 	case c.ServiceResult != ServiceResultData && c.ServiceResult != ServiceResultReply:
 		return fmt.Errorf("--service-result: want data or reply, got %q", c.ServiceResult)
+	case c.PropertyErrors != PropertyErrorsReply && c.PropertyErrors != PropertyErrorsDrop:
+		return fmt.Errorf("--property-errors: want reply or drop, got %q", c.PropertyErrors)
 	case strings.ContainsAny(c.DB, "?#"):
 		// The driver reads them as the start of DSN parameters.
 		return fmt.Errorf("--db %s: database path %q: '?' and '#' are not supported in file names", c.DB, c.DB)
@@ -303,6 +315,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ServiceResult == "" {
 		cfg.ServiceResult = def.ServiceResult
 	}
+	if cfg.PropertyErrors == "" {
+		cfg.PropertyErrors = def.PropertyErrors
+	}
 	if cfg.Progression.Mode == "" {
 		cfg.Progression = def.Progression
 	}
@@ -326,7 +341,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Progression: cfg.Progression, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
 		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
 	s.things = things.New(things.Config{Strict: cfg.ThingModel == ThingModelStrict, PropertyHistory: cfg.PropertyHistory,
-		MessageLog: cfg.MessageLogSize, Bus: bus, Logger: cfg.Logger, Now: cfg.Now}, st)
+		MessageLog: cfg.MessageLogSize, DropBadValues: cfg.PropertyErrors == PropertyErrorsDrop, Bus: bus, Logger: cfg.Logger, Now: cfg.Now}, st)
 	s.AttachThings(s.things)
 	// No connection outlives a process: after a restart on a kept DB no
 	// device is online until it logs in again.

@@ -804,3 +804,66 @@ func with(ms ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+func TestHistoryPagesRecordsOfOneMillisecondOnce(t *testing.T) {
+	srv := emutest.New(t)
+	c := srv.NewIotClient()
+	pk := srv.ProductKey()
+	names, _ := newDevices(t, srv, 1)
+	dn := names[0]
+	srv.Virtual(pk, dn, emutest.VirtualDevice{Online: true})
+	// Five values at 1000, three at 1001, four at 1002 (ms since an epoch
+	// far in the past, so nothing else falls in the window).
+	at := []int64{1000, 1000, 1000, 1000, 1000, 1001, 1001, 1001, 1002, 1002, 1002, 1002}
+	for i, ms := range at {
+		srv.PublishAs(pk, dn, "/sys/"+pk+"/"+dn+"/thing/event/property/post",
+			[]byte(fmt.Sprintf(`{"id":"%d","params":{"humidity":{"value":%d,"time":%d}}}`, i, i, ms)))
+	}
+	for _, asc := range []int{1, 0} {
+		t.Run(fmt.Sprintf("with Asc %d every record but those of an over-full millisecond is listed once", asc), func(t *testing.T) {
+			start, end := int64(900), int64(2000)
+			seen := map[string]int{}
+			for page := 0; page < 20; page++ {
+				req := iot.CreateQueryDevicePropertyDataRequest()
+				req.ProductKey, req.DeviceName, req.Identifier = pk, dn, "humidity"
+				req.StartTime, req.EndTime = requests.NewInteger64(start), requests.NewInteger64(end)
+				req.Asc, req.PageSize = requests.NewInteger(asc), requests.NewInteger(3)
+				resp, err := c.QueryDevicePropertyData(req)
+				require.NoError(t, err)
+				require.True(t, resp.Success, "%s: %s", resp.Code, resp.ErrorMessage)
+				for _, p := range resp.Data.List.PropertyInfo {
+					seen[p.Value]++
+				}
+				if !resp.Data.NextValid {
+					break
+				}
+				if asc == 1 {
+					start = resp.Data.NextTime
+				} else {
+					end = resp.Data.NextTime
+				}
+			}
+			for v, n := range seen {
+				assert.Equal(t, 1, n, "value %s listed %d times", v, n)
+			}
+			for _, v := range []string{"5", "6", "7"} {
+				assert.Contains(t, seen, v, "the three values of 1001 fit a page")
+			}
+		})
+	}
+}
+
+func TestPropertyErrorsDrop(t *testing.T) {
+	srv := emutest.New(t, emutest.WithConfig(func(c *emulatorConfig) { c.PropertyErrors = "drop" }))
+	pk := srv.ProductKey()
+	names, secrets := newDevices(t, srv, 1)
+	dev := connectThing(t, srv, pk, names[0], secrets[0], true)
+	dev.subscribe(dev.sys() + "#")
+	t.Run("with --property-errors drop a bad value is dropped and the post answered 200", func(t *testing.T) {
+		dev.publish(dev.sys()+"thing/event/property/post", `{"id":"1","params":{"humidity":"wet","temperature":20.5}}`)
+		assert.EqualValues(t, 200, alink(t, dev.next(dev.sys()+"thing/event/property/post_reply"))["code"])
+		props := propertyStatus(t, srv.NewIotClient(), pk, names[0])
+		assert.Equal(t, "20.5", props["temperature"].Value)
+		assert.Empty(t, props["humidity"].Value)
+	})
+}

@@ -198,6 +198,7 @@ func newFlagSet(o *options, help io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ThingModel, "thing-model", c.ThingModel, "loose: a product without a thing model accepts any property (type inferred); strict: undeclared identifiers are refused everywhere")
 	fs.IntVar(&c.PropertyHistory, "property-history", c.PropertyHistory, "property, event and service history points kept per device (oldest dropped first)")
 	fs.IntVar(&c.MessageLogSize, "message-log-size", c.MessageLogSize, "messages to and from devices the message log keeps")
+	fs.StringVar(&c.PropertyErrors, "property-errors", c.PropertyErrors, "a property post with values that break the thing model: reply (answer the Alink code of the first) or drop (answer 200 and drop them, as the Alink docs say)")
 	fs.StringVar(&c.ServiceResult, "service-result", c.ServiceResult, "Data.Result of a sync InvokeThingService: data (the reply's data) or reply (the whole Alink reply)")
 	fs.Var(onOff{&c.MQTTKeepaliveCheck}, "mqtt-keepalive-check", "refuse a device Keep Alive outside 30-1200 s, as the real broker does: on or off")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")

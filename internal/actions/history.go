@@ -133,14 +133,30 @@ func historyQuery(c *pop.Call, st *store.Store, def int) (iot.HistoryQuery, erro
 // NextValid and NextTime; at gives a record's time, item its entry.
 func historyPage(q iot.HistoryQuery, n int, at func(i int) int64, item func(i int, ms int64) pop.Object, key string) pop.Object {
 	times := make([]int64, n)
-	list := pop.List{}
 	for i := range times {
 		times[i] = at(i)
-		if i < q.Limit {
-			list = append(list, item(i, times[i]))
-		}
 	}
 	valid, next := nextPage(times, q.Limit, q.Asc, q.Start, q.End)
+	shown := min(n, q.Limit)
+	if valid {
+		// The next page starts at NextTime inclusive, so records sharing
+		// that millisecond stay for it rather than showing twice. A page
+		// that is all one millisecond is shown whole and the cursor steps
+		// past it (the rest of that millisecond is skipped, fidelity note).
+		for shown > 0 && times[shown-1] == next {
+			shown--
+		}
+		if shown == 0 {
+			shown = q.Limit
+			if next++; !q.Asc {
+				next -= 2
+			}
+		}
+	}
+	list := pop.List{}
+	for i := 0; i < shown; i++ {
+		list = append(list, item(i, times[i]))
+	}
 	return pop.Object{{Name: "Data", Value: pop.Object{
 		{Name: "NextValid", Value: valid}, {Name: "NextTime", Value: next},
 		{Name: "List", Value: pop.Object{{Name: key, Value: list}}},

@@ -149,10 +149,6 @@ func setDeviceDesiredProperty(st *store.Store, svc *things.Service) pop.Handler 
 			dv := iot.DesiredValue{Identifier: k, DataType: dt, Time: now}
 			if v != nil {
 				text := iot.RenderValue(v)
-				if _, isString := v.(string); isString {
-					b, _ := json.Marshal(v)
-					text = string(b)
-				}
 				dv.Value = &text
 				set[k] = v
 			}

@@ -142,9 +142,13 @@ func queryThingModel(st *store.Store, published bool) pop.Handler {
 		if e != nil {
 			return nil, e
 		}
+		doc := iot.ThingModelJSON(m, p.ProductKey, version, desc)
+		if published && version == "" {
+			doc = iot.NeverPublishedJSON(p.ProductKey)
+		}
 		return pop.Object{
 			{Name: "ProductKey", Value: p.ProductKey},
-			{Name: "Data", Value: pop.Object{{Name: "ThingModelJson", Value: string(iot.ThingModelJSON(m, p.ProductKey, version, desc))}}},
+			{Name: "Data", Value: pop.Object{{Name: "ThingModelJson", Value: string(doc)}}},
 		}, nil
 	}
 }

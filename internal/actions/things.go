@@ -88,7 +88,13 @@ func checkItems(ctx context.Context, svc *things.Service, p iot.Product, raw str
 	}
 	if m != nil && p.ValidateType != 2 {
 		declared := 0
-		for k, v := range items {
+		keys := make([]string, 0, len(items))
+		for k := range items {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // so the error reported does not depend on map order
+		for _, k := range keys {
+			v := items[k]
 			prop, ok := m.Property(k)
 			if !ok {
 				continue
@@ -305,8 +311,10 @@ func invokeThingsService(st *store.Store, svc *things.Service) pop.Handler {
 		in.Sync, in.QoS = false, q
 		for _, n := range names {
 			if d, ok := found[n]; ok && d.Status == iot.DeviceOnline {
+				// One device's failure must not fail the call after others
+				// were sent it; it is logged, and the rest still go.
 				if _, _, err := svc.InvokeService(ctx, d, in); err != nil && !errors.Is(err, things.ErrOffline) {
-					return nil, err
+					svc.Logger().Error("InvokeThingsService", "requestId", c.RequestID, "deviceName", n, "err", err)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -230,7 +231,7 @@ func payloadBytes(payload, encoding string) ([]byte, error) {
 		return nil, inputErr("encoding %q: want text or base64", encoding)
 	}
 	if payload != "" && len(payload)%4 == 0 && !json.Valid([]byte(payload)) {
-		if b, err := base64.StdEncoding.DecodeString(payload); err == nil {
+		if b, err := base64.StdEncoding.DecodeString(payload); err == nil && !utf8.Valid(b) {
 			return b, nil
 		}
 	}

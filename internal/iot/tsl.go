@@ -645,6 +645,14 @@ func (m ThingModel) Service(id string) (Service, bool) {
 	return Service{}, false
 }
 
+// NeverPublishedJSON is QueryThingModelPublished's answer for a product
+// that never published a model: an empty module with an empty _ppk
+// (things §5.3, inferred).
+func NeverPublishedJSON(productKey string) []byte {
+	b, _ := json.Marshal(map[string]any{"_ppk": map[string]any{}, "events": []any{}, "productKey": productKey, "properties": []any{}, "services": []any{}})
+	return b
+}
+
 // ThingModelJSON renders the model in the internal ThingModelJson layout of
 // things.md §8.5: keys sorted alphabetically, upper-case dataType,
 // dataSpecs (numbers, text, date, array) or dataSpecsList (bool, enum,

@@ -324,7 +324,7 @@ func (dt DataType) checkStruct(v any, fromDevice bool) error {
 	for _, k := range sortedKeys(obj) {
 		mdt, known := byID[k]
 		if !known {
-			return valueErr(CodeStruct, "%s is not a member of the struct", k)
+			continue // things §8.3: undeclared members are dropped, the rest kept
 		}
 		if err := mdt.Check(obj[k], fromDevice); err != nil {
 			return prefixed(err, k)

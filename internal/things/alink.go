@@ -39,9 +39,7 @@ func parseRequest(payload []byte) (request, bool) {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
 		Params json.RawMessage `json:"params"`
-		Sys    struct {
-			Ack *json.Number `json:"ack"`
-		} `json:"sys"`
+		Sys    json.RawMessage `json:"sys"`
 	}
 	r := request{id: []byte(`""`)}
 	if err := json.Unmarshal(payload, &raw); err != nil {
@@ -61,7 +59,14 @@ func parseRequest(payload []byte) (request, bool) {
 		r.id = strconv.AppendQuote(nil, n.String())
 	}
 	r.method, r.params = raw.Method, raw.Params
-	r.noAck = raw.Sys.Ack != nil && raw.Sys.Ack.String() == "0"
+	// A sys that is not an object is ignored rather than failing the
+	// whole request, so the reply still echoes the id.
+	var sys struct {
+		Ack *json.Number `json:"ack"`
+	}
+	if len(raw.Sys) > 0 && json.Unmarshal(raw.Sys, &sys) == nil {
+		r.noAck = sys.Ack != nil && sys.Ack.String() == "0"
+	}
 	return r, true
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// Strict refuses identifiers the thing model does not declare, also
 	// for products without a model (--thing-model strict).
 	Strict bool
+	// DropBadValues answers a property post 200 and drops the values that
+	// break the model, instead of answering the first one's Alink code.
+	DropBadValues bool
 	// PropertyHistory bounds each device's property, event and service
 	// history (oldest dropped first); 0 is DefaultPropertyHistory.
 	PropertyHistory int
@@ -105,6 +108,9 @@ type Service struct {
 	// sets are the items of property sets awaiting the device's
 	// set_reply, by account, IotId and message id (at most maxPendingSets).
 	sets map[string]json.RawMessage
+	// modelGen counts forgettings of cached models, so a model read from
+	// the store while one was being replaced is not cached stale.
+	modelGen uint64
 }
 
 // maxPendingSets bounds the property sets kept until their reply: a
@@ -163,6 +169,7 @@ func (s *Service) Reset(accessKeyID string) {
 			delete(s.models, k)
 		}
 	}
+	s.modelGen++
 	for k := range s.virtual {
 		if accessKeyID == "" || hasAccount(k, accessKeyID) {
 			delete(s.virtual, k)
@@ -206,6 +213,7 @@ func (s *Service) Model(ctx context.Context, accessKeyID, productKey string) (*i
 	k := key(accessKeyID, productKey)
 	s.mu.Lock()
 	m, ok := s.models[k]
+	gen := s.modelGen
 	s.mu.Unlock()
 	if ok {
 		return m.tsl, nil
@@ -227,7 +235,9 @@ func (s *Service) Model(ctx context.Context, accessKeyID, productKey string) (*i
 		tsl = &parsed
 	}
 	s.mu.Lock()
-	s.models[k] = &model{tsl: tsl}
+	if s.modelGen == gen {
+		s.models[k] = &model{tsl: tsl}
+	}
 	s.mu.Unlock()
 	return tsl, nil
 }
@@ -236,6 +246,7 @@ func (s *Service) Model(ctx context.Context, accessKeyID, productKey string) (*i
 func (s *Service) Forget(accessKeyID, productKey string) {
 	s.mu.Lock()
 	delete(s.models, key(accessKeyID, productKey))
+	s.modelGen++
 	s.mu.Unlock()
 }
 
@@ -255,6 +266,9 @@ func (s *Service) PublishThingModel(ctx context.Context, accessKeyID, productKey
 	return s.st.PublishThingModel(ctx, accessKeyID, productKey, version, description)
 }
 
+// Logger is where the loop logs causes it cannot answer with.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
 // Strict reports whether undeclared identifiers are refused everywhere.
 func (s *Service) Strict() bool { return s.cfg.Strict }
 
@@ -262,5 +276,6 @@ func (s *Service) Strict() bool { return s.cfg.Strict }
 func (s *Service) ForgetModels() {
 	s.mu.Lock()
 	s.models = map[string]*model{}
+	s.modelGen++
 	s.mu.Unlock()
 }

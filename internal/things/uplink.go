@@ -170,7 +170,7 @@ func (s *Service) propertyPost(ctx context.Context, dev iot.Device, topic string
 		answer(6760, "system exception")
 		return
 	}
-	if bad != nil {
+	if bad != nil && !s.cfg.DropBadValues {
 		answer(bad.Code, bad.Message)
 		return
 	}
