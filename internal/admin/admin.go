@@ -80,6 +80,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions
 	r.Get("/requests", a.requests)
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
 	a.thingRoutes(r)
+	pprofRoutes(r)
 	r.Post("/fixtures", a.loadFixture)
 	r.Get("/ca.pem", servePEM(caPEM))
 	r.Delete("/requests", a.clearRequests)

@@ -28,7 +28,7 @@ var migrations embed.FS
 
 // Store is the emulator's state. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
+	db   *pool
 	now  func() time.Time
 	lock *os.File // held while a file database is open
 }
@@ -68,11 +68,26 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, now: now, lock: lock}
+	s := &Store{db: newPool(db, db), now: now, lock: lock}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		closeLock(lock)
 		return nil, err
+	}
+	if lock != nil {
+		// Readers over WAL see every committed write and never wait for
+		// the writer; query_only keeps them from writing by mistake.
+		r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+		if err != nil {
+			s.db.Close()
+			closeLock(lock)
+			return nil, err
+		}
+		r.SetMaxOpenConns(readConns)
+		r.SetMaxIdleConns(readConns)
+		r.SetConnMaxLifetime(0)
+		r.SetConnMaxIdleTime(0)
+		s.db.r = r
 	}
 	return s, nil
 }
@@ -170,6 +185,8 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	// Any write transaction may change an account or a product.
+	defer s.db.cache.invalidate()
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
