@@ -89,9 +89,16 @@ func insertNames(ctx context.Context, tx *sql.Tx, applyID int64, names []iot.Bat
 // unique across accounts, and the batch APIs must tell another account's
 // batch from none, so the caller compares b.AccessKeyID.
 func (s *Store) Batch(ctx context.Context, applyID int64) (iot.Batch, error) {
+	if b, ok := s.db.cache.batch(applyID); ok {
+		return b, nil
+	}
+	gen := s.db.cache.generation()
 	b, err := scanBatch(s.db.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.apply_id=?`, applyID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, iot.ErrNotFound
+	}
+	if err == nil {
+		s.db.cache.putBatch(gen, b)
 	}
 	return b, err
 }
@@ -205,6 +212,9 @@ func (s *Store) CountPoll(ctx context.Context, applyID int64) (bool, error) {
 	var left sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `UPDATE batches SET polls_left = polls_left - 1
 		WHERE apply_id=? AND status IN ('CHECK','CREATE') AND polls_left IS NOT NULL AND polls_left > 0 RETURNING polls_left`, applyID).Scan(&left)
+	// The UPDATE commits when Scan has read its row, after the pool's own
+	// invalidation, so a read in between may have cached the old count.
+	s.db.cache.invalidate()
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -7,7 +7,8 @@ import (
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
 
-// cache holds accounts and products, read on every request, in memory.
+// cache holds accounts, products and batches, read on every request (a
+// status poll reads all three), in memory.
 // Every write that may change them clears it; a generation number keeps a
 // read that raced a write from filling the cache with what it read before
 // the write committed.
@@ -16,6 +17,7 @@ type cache struct {
 	gen      uint64
 	accounts map[string]iot.Account
 	products map[productKey]iot.Product
+	batches  map[int64]iot.Batch
 }
 
 type productKey struct{ accessKeyID, productKey string }
@@ -25,7 +27,7 @@ type productKey struct{ accessKeyID, productKey string }
 const maxCached = 4096
 
 func newCache() *cache {
-	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}}
+	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}}
 }
 
 // invalidate forgets everything and starts a new generation.
@@ -34,6 +36,7 @@ func (c *cache) invalidate() {
 	c.gen++
 	clear(c.accounts)
 	clear(c.products)
+	clear(c.batches)
 	c.mu.Unlock()
 }
 
@@ -86,4 +89,36 @@ func (c *cache) putProduct(gen uint64, p iot.Product) {
 	}
 	p.ThingModel = slices.Clone(p.ThingModel)
 	c.products[productKey{p.AccessKeyID, p.ProductKey}] = p
+}
+
+func (c *cache) batch(applyID int64) (iot.Batch, bool) {
+	c.mu.Lock()
+	b, ok := c.batches[applyID]
+	c.mu.Unlock()
+	return copyBatch(b), ok
+}
+
+func (c *cache) putBatch(gen uint64, b iot.Batch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.batches) >= maxCached {
+		clear(c.batches)
+	}
+	c.batches[b.ApplyID] = copyBatch(b)
+}
+
+// copyBatch gives the batch its own Due and PollsLeft.
+func copyBatch(b iot.Batch) iot.Batch {
+	if b.Due != nil {
+		t := *b.Due
+		b.Due = &t
+	}
+	if b.PollsLeft != nil {
+		n := *b.PollsLeft
+		b.PollsLeft = &n
+	}
+	return b
 }

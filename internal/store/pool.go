@@ -77,12 +77,12 @@ func isRead(q string) bool {
 	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
 
-// invalidates reports a direct write that can change a cached account or
-// product: any write of their tables, and a device insert or delete,
-// which moves a product's device count (by trigger).
+// invalidates reports a direct write that can change a cached account,
+// product or batch: any write of their tables, and a device insert or
+// delete, which moves a product's device count (by trigger).
 func invalidates(q string) bool {
 	q = strings.ToLower(q)
-	return strings.Contains(q, "accounts") || strings.Contains(q, "instances") || strings.Contains(q, "products") ||
+	return strings.Contains(q, "accounts") || strings.Contains(q, "instances") || strings.Contains(q, "products") || strings.Contains(q, "batches") ||
 		strings.Contains(q, "into devices") || strings.Contains(q, "from devices")
 }
 
