@@ -71,3 +71,37 @@ func openKind(t *testing.T, kind string) *store.Store {
 	require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "a", AccessKeySecret: "s", Instances: []string{"inst"}}}}))
 	return st
 }
+
+func TestBatchCounts(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a settled batch's devices count in its product and in its pages, and a deletion is subtracted from both", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		names := make([]string, 250)
+		for i := range names {
+			names[i] = "dev" + string(rune('a'+i/26%26)) + string(rune('a'+i%26)) + "_" + string(rune('0'+i/100))
+		}
+		b := newBatch(t, st, iot.StatusCreate, names...)
+		_, err := st.Settle(ctx, b.ApplyID, nil, 0)
+		require.NoError(t, err)
+		p, err := st.Product(ctx, "ak", "a1Prod")
+		require.NoError(t, err)
+		assert.Equal(t, 250, p.DeviceCount)
+		page, total, err := st.BatchPage(ctx, b.ApplyID, 200, 50)
+		require.NoError(t, err)
+		assert.Equal(t, 250, total)
+		require.Len(t, page, 50)
+		assert.Equal(t, names[200], page[0].DeviceName)
+
+		d, err := st.DeviceByName(ctx, "ak", "a1Prod", names[10])
+		require.NoError(t, err)
+		require.NoError(t, st.DeleteDevice(ctx, "ak", d.IotID))
+		p, err = st.Product(ctx, "ak", "a1Prod")
+		require.NoError(t, err)
+		assert.Equal(t, 249, p.DeviceCount)
+		page, total, err = st.BatchPage(ctx, b.ApplyID, 200, 50)
+		require.NoError(t, err)
+		assert.Equal(t, 249, total)
+		require.Len(t, page, 49, "with a gap in the seqs the page is read by OFFSET")
+		assert.Equal(t, names[201], page[0].DeviceName)
+	})
+}
