@@ -70,29 +70,10 @@ func Encode(s string) string {
 // name emits each value, values sorted, so the result does not depend on the
 // order the client happened to send them in.
 func CanonicalQuery(params map[string][]string) string {
-	return canonicalQuery(params, "")
-}
-
-// canonicalQuery lets V1 leave out the Signature parameter without copying
-// the caller's map, which for a 10,000-name batch holds ~20,000 entries.
-func canonicalQuery(params map[string][]string, skip string) string {
-	names := make([]string, 0, len(params))
-	for name := range params {
-		if skip != "" && name == skip {
-			continue
-		}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
 	var b strings.Builder
 	first := true
-	for _, name := range names {
-		values := params[name]
-		if len(values) > 1 {
-			values = append([]string(nil), values...)
-			sort.Strings(values)
-		}
+	for _, name := range sortedNames(params, "") {
+		values := sortedValues(params[name])
 		encName := Encode(name)
 		for _, v := range values {
 			if !first {
@@ -107,6 +88,29 @@ func canonicalQuery(params map[string][]string, skip string) string {
 	return b.String()
 }
 
+// sortedNames are the parameter names but skip, sorted byte-wise.
+func sortedNames(params map[string][]string, skip string) []string {
+	names := make([]string, 0, len(params))
+	for name := range params {
+		if skip != "" && name == skip {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sortedValues are a repeated parameter's values, sorted, without
+// reordering the caller's slice.
+func sortedValues(values []string) []string {
+	if len(values) > 1 {
+		values = append([]string(nil), values...)
+		sort.Strings(values)
+	}
+	return values
+}
+
 // V1StringToSign builds METHOD&%2F&Encode(CanonicalQuery(params without
 // "Signature")). params must be the form-decoded union of query and body
 // parameters: the Go SDK splits them across both, pop-core POST puts
@@ -117,30 +121,20 @@ func V1StringToSign(method string, params map[string][]string) string {
 	// One pass into one buffer of the exact size: the canonical query
 	// encoded twice, its '&' and '=' once (Encode(Encode(x)) turns every
 	// escaped byte into %25XX).
-	names := make([]string, 0, len(params))
+	names := sortedNames(params, "Signature")
 	size := len(method) + len("&%2F&")
-	for name, values := range params {
-		if name == "Signature" {
-			continue
-		}
-		names = append(names, name)
-		for _, v := range values {
+	for _, name := range names {
+		for _, v := range params[name] {
 			size += encoded2Len(name) + len("%3D") + encoded2Len(v) + len("%26")
 		}
 	}
-	sort.Strings(names)
 	var b strings.Builder
 	b.Grow(size)
 	b.WriteString(method)
 	b.WriteString("&%2F&")
 	first := true
 	for _, name := range names {
-		values := params[name]
-		if len(values) > 1 {
-			values = append([]string(nil), values...)
-			sort.Strings(values)
-		}
-		for _, v := range values {
+		for _, v := range sortedValues(params[name]) {
 			if !first {
 				b.WriteString("%26")
 			}

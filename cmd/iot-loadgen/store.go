@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func storeMode(ctx context.Context, o options, out io.Writer) error {
 	}
 	dev := names[len(names)/2]
 	size := 1000
-	labels := []string{"QueryDevice page 1", "QueryDevice last page", "QueryDeviceDetail", "GetDeviceStatus", "QueryPageByApplyId"}
+	labels := []string{"QueryDevice page 1", "QueryDevice deep page", "QueryDeviceDetail", "GetDeviceStatus", "QueryPageByApplyId"}
 	fmt.Fprintf(out, "# p50 / p99 of 200 sequential signed calls, one product, state in a --db file\n")
 	fmt.Fprintf(out, "%10s", "devices")
 	for _, l := range labels {
@@ -59,7 +60,9 @@ func storeMode(ctx context.Context, o options, out io.Writer) error {
 		seed := time.Since(seedStart)
 		calls := [][2]any{
 			{"QueryDevice", map[string]string{"ProductKey": productKey, "PageSize": "50", "CurrentPage": "1"}},
-			{"QueryDevice", map[string]string{"ProductKey": productKey, "PageSize": "50", "CurrentPage": strconv.Itoa((size + 49) / 50)}},
+			// The deepest page CurrentPage may reach (PageSize × CurrentPage
+			// ≤ 10,000; beyond it the API wants NextToken).
+			{"QueryDevice", map[string]string{"ProductKey": productKey, "PageSize": "50", "CurrentPage": strconv.Itoa(min(size, 10_000) / 50)}},
 			{"QueryDeviceDetail", map[string]string{"ProductKey": productKey, "DeviceName": dev}},
 			{"GetDeviceStatus", map[string]string{"ProductKey": productKey, "DeviceName": dev}},
 			{"QueryPageByApplyId", map[string]string{"ApplyId": firstID, "PageSize": "50", "CurrentPage": "10"}},
@@ -70,7 +73,10 @@ func storeMode(ctx context.Context, o options, out io.Writer) error {
 			var lat []time.Duration
 			for range 200 {
 				start := time.Now()
-				if _, err := callRaw(ctx, hc, http.MethodGet, in.url, c[0].(string), c[1].(map[string]string)); err != nil {
+				if body, err := callRaw(ctx, hc, http.MethodGet, in.url, c[0].(string), c[1].(map[string]string)); err != nil || !bytes.Contains(body, []byte(`"Success":true`)) {
+					if err == nil {
+						err = fmt.Errorf("%s: %.300s", c[0], body)
+					}
 					in.close()
 					return err
 				}

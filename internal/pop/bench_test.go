@@ -63,30 +63,23 @@ var pageAnswer = func() pop.Object {
 		{Name: "ApplyDeviceList", Value: pop.Object{{Name: "ApplyDeviceInfo", Value: list}}}}
 }()
 
-func BenchmarkEncodeJSON(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		o    pop.Object
-	}{{"status poll", statusAnswer}, {"50-device page", pageAnswer}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				pop.EncodeJSON(c.o)
-			}
-		})
-	}
-}
-
-func BenchmarkEncodeXML(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		o    pop.Object
-	}{{"status poll", statusAnswer}, {"50-device page", pageAnswer}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				pop.EncodeXML("QueryPageByApplyIdResponse", c.o)
-			}
-		})
+// BenchmarkEncode renders a status poll's and a page's answers in both
+// formats.
+func BenchmarkEncode(b *testing.B) {
+	for _, enc := range []struct {
+		format string
+		encode func(pop.Object) []byte
+	}{{"JSON", pop.EncodeJSON}, {"XML", func(o pop.Object) []byte { return pop.EncodeXML("QueryPageByApplyIdResponse", o) }}} {
+		for _, c := range []struct {
+			name string
+			o    pop.Object
+		}{{"status poll", statusAnswer}, {"50-device page", pageAnswer}} {
+			b.Run(enc.format+" "+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					enc.encode(c.o)
+				}
+			})
+		}
 	}
 }

@@ -8,10 +8,9 @@ import (
 )
 
 // cache holds accounts, products and batches, read on every request (a
-// status poll reads all three), in memory.
-// Every write that may change them clears it; a generation number keeps a
-// read that raced a write from filling the cache with what it read before
-// the write committed.
+// status poll reads all three), in memory. Every write that may change
+// them clears it; a generation number keeps a read that raced a write from
+// filling the cache with what it read before the write committed.
 type cache struct {
 	mu       sync.Mutex
 	gen      uint64
@@ -22,8 +21,8 @@ type cache struct {
 
 type productKey struct{ accessKeyID, productKey string }
 
-// maxCached bounds each map; past it the cache is cleared and refilled
-// (an emulator holds a few accounts and products, so this is only a guard).
+// maxCached bounds each map; past it the map is cleared and refilled (an
+// emulator holds a few accounts and products, so this is only a guard).
 const maxCached = 4096
 
 func newCache() *cache {
@@ -48,70 +47,39 @@ func (c *cache) generation() uint64 {
 	return c.gen
 }
 
-func (c *cache) account(id string) (iot.Account, bool) {
+// get and put are the lookups of every map; own copies what the caller
+// and the cache must not share.
+func get[K comparable, V any](c *cache, m map[K]V, k K, own func(V) V) (V, bool) {
 	c.mu.Lock()
-	a, ok := c.accounts[id]
+	v, ok := m[k]
 	c.mu.Unlock()
-	// The caller owns what it gets: its slice is its own.
+	return own(v), ok
+}
+
+func put[K comparable, V any](c *cache, m map[K]V, gen uint64, k K, v V, own func(V) V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(m) >= maxCached {
+		clear(m)
+	}
+	m[k] = own(v)
+}
+
+func ownAccount(a iot.Account) iot.Account {
 	a.Instances = slices.Clone(a.Instances)
-	return a, ok
+	return a
 }
 
-func (c *cache) putAccount(gen uint64, a iot.Account) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.accounts) >= maxCached {
-		clear(c.accounts)
-	}
-	a.Instances = slices.Clone(a.Instances)
-	c.accounts[a.AccessKeyID] = a
-}
-
-func (c *cache) product(accessKeyID, key string) (iot.Product, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.products[productKey{accessKeyID, key}]
+func ownProduct(p iot.Product) iot.Product {
 	p.ThingModel = slices.Clone(p.ThingModel)
-	return p, ok
+	return p
 }
 
-func (c *cache) putProduct(gen uint64, p iot.Product) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.products) >= maxCached {
-		clear(c.products)
-	}
-	p.ThingModel = slices.Clone(p.ThingModel)
-	c.products[productKey{p.AccessKeyID, p.ProductKey}] = p
-}
-
-func (c *cache) batch(applyID int64) (iot.Batch, bool) {
-	c.mu.Lock()
-	b, ok := c.batches[applyID]
-	c.mu.Unlock()
-	return copyBatch(b), ok
-}
-
-func (c *cache) putBatch(gen uint64, b iot.Batch) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.batches) >= maxCached {
-		clear(c.batches)
-	}
-	c.batches[b.ApplyID] = copyBatch(b)
-}
-
-// copyBatch gives the batch its own Due and PollsLeft.
-func copyBatch(b iot.Batch) iot.Batch {
+// ownBatch gives the batch its own Due and PollsLeft.
+func ownBatch(b iot.Batch) iot.Batch {
 	if b.Due != nil {
 		t := *b.Due
 		b.Due = &t
@@ -121,4 +89,28 @@ func copyBatch(b iot.Batch) iot.Batch {
 		b.PollsLeft = &n
 	}
 	return b
+}
+
+func (c *cache) account(id string) (iot.Account, bool) {
+	return get(c, c.accounts, id, ownAccount)
+}
+
+func (c *cache) putAccount(gen uint64, a iot.Account) {
+	put(c, c.accounts, gen, a.AccessKeyID, a, ownAccount)
+}
+
+func (c *cache) product(accessKeyID, key string) (iot.Product, bool) {
+	return get(c, c.products, productKey{accessKeyID, key}, ownProduct)
+}
+
+func (c *cache) putProduct(gen uint64, p iot.Product) {
+	put(c, c.products, gen, productKey{p.AccessKeyID, p.ProductKey}, p, ownProduct)
+}
+
+func (c *cache) batch(applyID int64) (iot.Batch, bool) {
+	return get(c, c.batches, applyID, ownBatch)
+}
+
+func (c *cache) putBatch(gen uint64, b iot.Batch) {
+	put(c, c.batches, gen, b.ApplyID, b, ownBatch)
 }
