@@ -61,7 +61,7 @@ func batchMode(ctx context.Context, o options, out io.Writer) error {
 		return custom.err
 	}
 	fmt.Fprintf(out, "%-28s %8d %12s\n", "custom-name flow", 10_000, custom.d.Round(time.Microsecond))
-	return plot(o.svg, "batch.svg", "10,000-device batch flow: wall time against batch size", "devices in the batch", "milliseconds",
+	return plot(o.svg, "batch.svg", "Batch flow (register → CREATE_SUCCESS → every page): wall time against batch size", "devices in the batch", "milliseconds",
 		[]string{"emulator (register → CREATE_SUCCESS → every page)", "floor (prepared inserts, one transaction)"}, points)
 }
 

@@ -43,7 +43,7 @@ func plot(dir, name, title, xlabel, ylabel string, series []string, pts []point)
 	for i := 0; i <= 4; i++ {
 		y := maxY * float64(i) / 4
 		fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end">%s</text><line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#ddd"/>`+"\n",
-			left-6, py(y)+4, trim(y), left, py(y), w-right, py(y))
+			left-6, py(y)+4, fmt.Sprintf("%g", y), left, py(y), w-right, py(y))
 	}
 	for _, p := range pts {
 		fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="middle">%s</text>`+"\n", px(p.x), h-bottom+16, trim(p.x))
