@@ -8,6 +8,7 @@
 //	go run ./cmd/iot-loadgen logs     # the same with journal and info logs, against warn
 //	go run ./cmd/iot-loadgen batch    # batch-size sweep against the SQLite insert floor
 //	go run ./cmd/iot-loadgen store    # store-size sweep up to 1M devices (-max)
+//	go run ./cmd/iot-loadgen login    # N signed MQTT logins at once against a bare mochi broker
 //	go run ./cmd/iot-loadgen startup  # start-to-ready and idle RSS
 //
 // batch and store also write SVG plots into -svg (docs/ by default).
@@ -43,11 +44,12 @@ type options struct {
 	svg      string
 	actions  string
 	profile  string
+	devices  int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("which mode? rpc, logs, batch, store or startup (see the doc comment of cmd/iot-loadgen)")
+		return errors.New("which mode? rpc, logs, batch, store, login or startup (see the doc comment of cmd/iot-loadgen)")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.max, "max", 1_000_000, "largest store size of the store sweep")
 	fs.StringVar(&o.svg, "svg", "docs", "directory the SVG plots are written to (\"\": none)")
 	fs.StringVar(&o.actions, "actions", "status,detail,page", "rpc: which actions (status, detail, page, devstatus, querydevice)")
+	fs.IntVar(&o.devices, "devices", 4000, "login: devices logged in at once (both ends of each connection are in this process: at most half the descriptor limit)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run (load tool and emulator) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return storeMode(ctx, o, out)
 	case "startup":
 		return startupMode(ctx, o, out)
+	case "login":
+		return loginMode(ctx, o, out)
 	}
-	return fmt.Errorf("unknown mode %q: rpc, logs, batch, store or startup", mode)
+	return fmt.Errorf("unknown mode %q: rpc, logs, batch, store, login or startup", mode)
 }
