@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-	"sync"
 )
 
-// maxPrepared bounds the statement cache: SQL built with a variable number
-// of placeholders (an IN list per name count) would otherwise grow it
-// without end, and such statements are rare enough to parse each time.
+// maxPrepared bounds each connection's statement cache (driver.go): SQL
+// built with a variable number of placeholders (an IN list per name count)
+// would otherwise grow it without end, and such statements are rare
+// enough to parse each time.
 const maxPrepared = 512
 
 // readConns is the size of the read pool over a WAL file: readers never
@@ -17,58 +17,25 @@ const maxPrepared = 512
 // a small machine without holding much page cache per connection.
 const readConns = 8
 
-// pool is the store's handle on SQLite: one writer connection, a pool of
-// read connections when the database is a WAL file (the writer itself for
-// an in-memory database, which lives in one connection), and every
-// statement prepared once per connection instead of parsed per call — the
-// SQL parser was a quarter of the CPU of a status poll. It has the
+// pool is the store's handle on SQLite: one writer connection, and a pool
+// of read connections when the database is a WAL file (the writer itself
+// for an in-memory database, which lives in one connection). Every
+// connection keeps its statements prepared (driver.go). It has the
 // methods of *sql.DB the store uses, and writes through it invalidate the
-// account and product cache.
+// account, product and batch cache.
 type pool struct {
 	w, r  *sql.DB
 	cache *cache
-
-	mu   sync.RWMutex
-	stmt map[stmtKey]*sql.Stmt
 }
 
-type stmtKey struct {
-	read bool
-	sql  string
-}
+func newPool(w, r *sql.DB) *pool { return &pool{w: w, r: r, cache: newCache()} }
 
-func newPool(w, r *sql.DB) *pool {
-	return &pool{w: w, r: r, cache: newCache(), stmt: map[stmtKey]*sql.Stmt{}}
-}
-
-// prepared returns the statement for q on the writer or the readers,
-// preparing it on first use; nil when it cannot be cached, and the caller
-// runs q unprepared (which also reports any error in q).
-func (p *pool) prepared(ctx context.Context, read bool, q string) *sql.Stmt {
-	k := stmtKey{read, q}
-	p.mu.RLock()
-	st, ok := p.stmt[k]
-	n := len(p.stmt)
-	p.mu.RUnlock()
-	if ok || n >= maxPrepared {
-		return st
+// db is where q runs: the readers for a read, else the writer.
+func (p *pool) db(q string) *sql.DB {
+	if isRead(q) {
+		return p.r
 	}
-	db := p.w
-	if read {
-		db = p.r
-	}
-	st, err := db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if old, ok := p.stmt[k]; ok {
-		st.Close()
-		return old
-	}
-	p.stmt[k] = st
-	return st
+	return p.w
 }
 
 // isRead reports a statement that only reads, which the read pool may run.
@@ -88,41 +55,24 @@ func invalidates(q string) bool {
 
 // QueryRowContext runs a one-row query, on the read pool when it only reads.
 func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	read := isRead(q)
-	if !read && invalidates(q) {
+	if !isRead(q) && invalidates(q) {
 		defer p.cache.invalidate()
 	}
-	if st := p.prepared(ctx, read, q); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	if read {
-		return p.r.QueryRowContext(ctx, q, args...)
-	}
-	return p.w.QueryRowContext(ctx, q, args...)
+	return p.db(q).QueryRowContext(ctx, q, args...)
 }
 
 // QueryContext runs a query, on the read pool when it only reads.
 func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	read := isRead(q)
-	if !read && invalidates(q) {
+	if !isRead(q) && invalidates(q) {
 		defer p.cache.invalidate()
 	}
-	if st := p.prepared(ctx, read, q); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	if read {
-		return p.r.QueryContext(ctx, q, args...)
-	}
-	return p.w.QueryContext(ctx, q, args...)
+	return p.db(q).QueryContext(ctx, q, args...)
 }
 
 // ExecContext runs a write on the writer.
 func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if invalidates(q) {
 		defer p.cache.invalidate()
-	}
-	if st := p.prepared(ctx, false, q); st != nil {
-		return st.ExecContext(ctx, args...)
 	}
 	return p.w.ExecContext(ctx, q, args...)
 }
@@ -136,14 +86,8 @@ func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error
 // PingContext checks the writer answers.
 func (p *pool) PingContext(ctx context.Context) error { return p.w.PingContext(ctx) }
 
-// Close closes the statements and both databases.
+// Close closes both databases.
 func (p *pool) Close() error {
-	p.mu.Lock()
-	for k, st := range p.stmt {
-		st.Close()
-		delete(p.stmt, k)
-	}
-	p.mu.Unlock()
 	var rerr error
 	if p.r != p.w {
 		rerr = p.r.Close()

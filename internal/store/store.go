@@ -56,7 +56,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		}
 		dsn = "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		closeLock(lock)
 		return nil, err
@@ -77,7 +77,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	if lock != nil {
 		// Readers over WAL see every committed write and never wait for
 		// the writer; query_only keeps them from writing by mistake.
-		r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+		r, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
 		if err != nil {
 			s.db.Close()
 			closeLock(lock)
