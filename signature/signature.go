@@ -15,10 +15,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 const upperHex = "0123456789ABCDEF"
@@ -68,29 +70,10 @@ func Encode(s string) string {
 // name emits each value, values sorted, so the result does not depend on the
 // order the client happened to send them in.
 func CanonicalQuery(params map[string][]string) string {
-	return canonicalQuery(params, "")
-}
-
-// canonicalQuery lets V1 leave out the Signature parameter without copying
-// the caller's map, which for a 10,000-name batch holds ~20,000 entries.
-func canonicalQuery(params map[string][]string, skip string) string {
-	names := make([]string, 0, len(params))
-	for name := range params {
-		if skip != "" && name == skip {
-			continue
-		}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
 	var b strings.Builder
 	first := true
-	for _, name := range names {
-		values := params[name]
-		if len(values) > 1 {
-			values = append([]string(nil), values...)
-			sort.Strings(values)
-		}
+	for _, name := range sortedNames(params, "") {
+		values := sortedValues(params[name])
 		encName := Encode(name)
 		for _, v := range values {
 			if !first {
@@ -105,6 +88,29 @@ func canonicalQuery(params map[string][]string, skip string) string {
 	return b.String()
 }
 
+// sortedNames are the parameter names but skip, sorted byte-wise.
+func sortedNames(params map[string][]string, skip string) []string {
+	names := make([]string, 0, len(params))
+	for name := range params {
+		if skip != "" && name == skip {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sortedValues are a repeated parameter's values, sorted, without
+// reordering the caller's slice.
+func sortedValues(values []string) []string {
+	if len(values) > 1 {
+		values = append([]string(nil), values...)
+		sort.Strings(values)
+	}
+	return values
+}
+
 // V1StringToSign builds METHOD&%2F&Encode(CanonicalQuery(params without
 // "Signature")). params must be the form-decoded union of query and body
 // parameters: the Go SDK splits them across both, pop-core POST puts
@@ -112,7 +118,61 @@ func canonicalQuery(params map[string][]string, skip string) string {
 // The method is used exactly as received because the client signed it that
 // way.
 func V1StringToSign(method string, params map[string][]string) string {
-	return method + "&%2F&" + Encode(canonicalQuery(params, "Signature"))
+	// One pass into one buffer of the exact size: the canonical query
+	// encoded twice, its '&' and '=' once (Encode(Encode(x)) turns every
+	// escaped byte into %25XX).
+	names := sortedNames(params, "Signature")
+	size := len(method) + len("&%2F&")
+	for _, name := range names {
+		for _, v := range params[name] {
+			size += encoded2Len(name) + len("%3D") + encoded2Len(v) + len("%26")
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(method)
+	b.WriteString("&%2F&")
+	first := true
+	for _, name := range names {
+		for _, v := range sortedValues(params[name]) {
+			if !first {
+				b.WriteString("%26")
+			}
+			first = false
+			writeEncoded2(&b, name)
+			b.WriteString("%3D")
+			writeEncoded2(&b, v)
+		}
+	}
+	return b.String()
+}
+
+// encoded2Len is len(Encode(Encode(s))).
+func encoded2Len(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n += 4
+		}
+	}
+	return n
+}
+
+// writeEncoded2 writes Encode(Encode(s)).
+func writeEncoded2(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			continue
+		}
+		b.WriteString(s[start:i])
+		b.WriteString("%25")
+		b.WriteByte(upperHex[c>>4])
+		b.WriteByte(upperHex[c&0x0F])
+		start = i + 1
+	}
+	b.WriteString(s[start:])
 }
 
 // V1Sign computes base64(HMAC-SHA1(secret+"&", stringToSign)). The trailing
@@ -132,12 +192,18 @@ func V1Sign(secret, stringToSign string) string {
 // (docs/fidelity.md, protocol §5.2 step 7); no valid base64 contains a space, so this
 // cannot accept anything a strict check would reject for another reason.
 func V1Verify(secret, stringToSign, got string) bool {
-	want := []byte(V1Sign(secret, stringToSign))
-	if hmac.Equal(want, []byte(got)) {
+	mac := hmac.New(sha1.New, []byte(secret+"&"))
+	// hmac does not keep what it is given, so the string is hashed in
+	// place rather than copied (it holds the whole canonical query).
+	mac.Write(unsafe.Slice(unsafe.StringData(stringToSign), len(stringToSign)))
+	var sum [sha1.Size]byte
+	var want [28]byte // base64 of 20 bytes
+	base64.StdEncoding.Encode(want[:], mac.Sum(sum[:0]))
+	if subtle.ConstantTimeCompare(want[:], []byte(got)) == 1 {
 		return true
 	}
 	if strings.IndexByte(got, ' ') >= 0 {
-		return hmac.Equal(want, []byte(strings.ReplaceAll(got, " ", "+")))
+		return subtle.ConstantTimeCompare(want[:], []byte(strings.ReplaceAll(got, " ", "+"))) == 1
 	}
 	return false
 }

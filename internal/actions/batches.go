@@ -147,7 +147,9 @@ func queryBatchRegisterDeviceStatus(st *store.Store, w *batch.Worker, successLis
 			return nil, e
 		}
 		valid, invalid, details := []string{}, []string{}, pop.List{}
-		if b.Settled() {
+		// A batch without failures answers empty lists unless the row
+		// lists successes, so its names are read only when they are shown.
+		if b.Settled() && (b.Failure() || successLists) {
 			names, err := st.BatchNames(ctx, b.ApplyID)
 			if err != nil {
 				return nil, err
@@ -252,7 +254,7 @@ func queryPageByApplyID(st *store.Store) pop.Handler {
 		if e != nil {
 			return nil, e
 		}
-		devs, total, err := st.BatchDevices(ctx, b.ApplyID, pageOffset(page, size), size)
+		devs, total, err := st.BatchPage(ctx, b.ApplyID, pageOffset(page, size), size)
 		if err != nil {
 			return nil, err
 		}

@@ -81,6 +81,7 @@ func Routes(r chi.Router, p *control.Plane, health Health, caPEM []byte, actions
 	r.Post("/devices/{productKey}/{deviceName}/kick", a.kick)
 	a.thingRoutes(r)
 	a.dashboardRoutes(r)
+	pprofRoutes(r)
 	r.Post("/fixtures", a.loadFixture)
 	r.Get("/ca.pem", servePEM(caPEM))
 	r.Delete("/requests", a.clearRequests)

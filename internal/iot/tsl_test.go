@@ -372,7 +372,7 @@ func TestCheck(t *testing.T) {
 		{"a struct with valid members is accepted", structType, `{"lat":30.5,"on":1}`, false, 0},
 		{"a struct with some members is accepted", structType, `{"on":0}`, false, 0},
 		{"a struct member out of range is refused with the member's code", structType, `{"lat":91.0}`, false, iot.CodeDouble},
-		{"a struct with an unknown member is refused", structType, `{"lon":1.0}`, false, iot.CodeStruct},
+		{"a struct with an unknown member is accepted (the member is dropped on normalising)", structType, `{"lon":1.0}`, false, 0},
 		{"an array is not a struct", structType, `[1]`, false, iot.CodeParamsType},
 		{"an array within its size is accepted", arrayType, `[1,2,3]`, false, 0},
 		{"an empty array is accepted", arrayType, `[]`, false, 0},
@@ -418,6 +418,7 @@ func TestNormalize(t *testing.T) {
 		{"a text stays as it is", `{"type":"text"}`, `"30"`, "30"},
 		{"a date string stays as it is", `{"type":"date"}`, `"1600000000000"`, "1600000000000"},
 		{"struct members are normalized by their types", `{"type":"struct","specs":[{"identifier":"on","dataType":{"type":"bool"}}]}`, `{"on":true}`, map[string]any{"on": json.Number("1")}},
+		{"undeclared struct members are dropped", `{"type":"struct","specs":[{"identifier":"on","dataType":{"type":"bool"}}]}`, `{"on":false,"lon":1}`, map[string]any{"on": json.Number("0")}},
 		{"array items are normalized by their type", `{"type":"array","specs":{"item":{"type":"int"}}}`, `["1",2]`, []any{json.Number("1"), json.Number("2")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -391,7 +391,7 @@ func (dt DataType) Normalize(v any) any {
 		members, _ := structMembers(dt.Specs)
 		out := make(map[string]any, len(obj))
 		for k, x := range obj {
-			out[k] = x
+			// Undeclared members are dropped (things §8.3); Check let them by.
 			for _, m := range members {
 				if m.Identifier == k {
 					out[k] = m.DataType.Normalize(x)

@@ -80,8 +80,8 @@ func decode(r *http.Request, c *Call) *Error {
 	c.Method = r.Method
 	c.Host = r.Host
 	c.Header = r.Header
-	c.Params = map[string]string{}
-	c.Query = map[string][]string{}
+	c.Params = make(map[string]string, 16)
+	c.Query = make(map[string][]string, 16)
 	c.V3 = strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-")
 	var first *Error
 	keep := func(e *Error) {
@@ -90,8 +90,20 @@ func decode(r *http.Request, c *Call) *Error {
 		}
 	}
 	budget := MaxParams
+	// First values share one backing array, capped to one element each so
+	// a repeat copies out: one allocation for a call's parameters, not one
+	// per parameter.
+	var arena []string
 	keep(parseForm(r.URL.RawQuery, func(k, v string) {
-		c.Query[k] = append(c.Query[k], v)
+		if old, ok := c.Query[k]; ok {
+			c.Query[k] = append(old, v)
+		} else {
+			if len(arena) == cap(arena) {
+				arena = make([]string, 0, 16)
+			}
+			arena = append(arena, v)
+			c.Query[k] = arena[len(arena)-1 : len(arena) : len(arena)]
+		}
 		if _, ok := c.Params[k]; !ok {
 			c.Params[k] = v
 		}
@@ -231,8 +243,10 @@ func (c *Call) ObjectList(name string) []map[string]string {
 // signedParams is the V1 parameter set: the merged parameters, one value each.
 func (c *Call) signedParams() map[string][]string {
 	m := make(map[string][]string, len(c.Params))
+	values := make([]string, 0, len(c.Params))
 	for k, v := range c.Params {
-		m[k] = []string{v}
+		values = append(values, v)
+		m[k] = values[len(values)-1 : len(values) : len(values)]
 	}
 	return m
 }

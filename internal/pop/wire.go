@@ -37,41 +37,41 @@ func Strings(s []string) List {
 
 // EncodeJSON renders o as a JSON object.
 func EncodeJSON(o Object) []byte {
-	var b bytes.Buffer
-	writeJSON(&b, o)
-	return b.Bytes()
+	// One allocation for a typical answer: a status poll is ~250 bytes.
+	b := make([]byte, 0, 512)
+	return appendJSON(b, o)
 }
 
-func writeJSON(b *bytes.Buffer, v any) {
+func appendJSON(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case Object:
-		b.WriteByte('{')
+		b = append(b, '{')
 		for i, f := range v {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			writeJSONString(b, f.Name)
-			b.WriteByte(':')
-			writeJSON(b, f.Value)
+			b = appendJSONString(b, f.Name)
+			b = append(b, ':')
+			b = appendJSON(b, f.Value)
 		}
-		b.WriteByte('}')
+		return append(b, '}')
 	case List:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for i, e := range v {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			writeJSON(b, e)
+			b = appendJSON(b, e)
 		}
-		b.WriteByte(']')
+		return append(b, ']')
 	case string:
-		writeJSONString(b, v)
+		return appendJSONString(b, v)
 	case bool:
-		b.WriteString(strconv.FormatBool(v))
+		return strconv.AppendBool(b, v)
 	case int:
-		b.WriteString(strconv.Itoa(v))
+		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
+		return strconv.AppendInt(b, v, 10)
 	default:
 		// Only the types both encoders know may appear, or the two
 		// formats would drift apart.
@@ -79,93 +79,124 @@ func writeJSON(b *bytes.Buffer, v any) {
 	}
 }
 
-// writeJSONString quotes s as JSON without encoding/json's HTML escaping
+// jsonSafe reports the printable ASCII bytes JSON carries as they are.
+func jsonSafe(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
+
+// appendJSONString quotes s as JSON without encoding/json's HTML escaping
 // (the gateway sends a raw "&" in Recommend URLs); invalid UTF-8 from a
 // percent-decoded parameter becomes U+FFFD, as encoding/json would do.
-func writeJSONString(b *bytes.Buffer, s string) {
+// Runs of bytes that need no escape (nearly every value) are copied whole.
+func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b.WriteByte('"')
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonSafe(c) {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case c == '\n':
-				b.WriteString(`\n`)
-			case c == '\r':
-				b.WriteString(`\r`)
-			case c == '\t':
-				b.WriteString(`\t`)
-			case c < 0x20:
-				b.WriteString(`\u00`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xF])
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, `\n`...)
+			case '\r':
+				b = append(b, `\r`...)
+			case '\t':
+				b = append(b, `\t`...)
 			default:
-				b.WriteByte(c)
+				b = append(b, `\u00`...)
+				b = append(b, hex[c>>4], hex[c&0xF])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b.WriteString(`\ufffd`)
+			b = append(b, `\ufffd`...)
 		case r == '\u2028' || r == '\u2029':
 			// Valid JSON, but not valid JavaScript in older engines.
-			b.WriteString(`\u202`)
-			b.WriteByte(hex[r&0xF])
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xF])
 		default:
-			b.WriteString(s[i : i+size])
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
+		start = i
 	}
-	b.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // EncodeXML renders o as an XML document with the given root element.
 func EncodeXML(root string, o Object) []byte {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
-	b.WriteString("\n<" + root + ">")
-	writeXMLFields(&b, o)
-	b.WriteString("</" + root + ">")
-	return b.Bytes()
+	b := make([]byte, 0, 1024)
+	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`...)
+	b = append(b, "\n<"...)
+	b = append(b, root...)
+	b = append(b, '>')
+	b = appendXMLFields(b, o)
+	b = append(b, "</"...)
+	b = append(b, root...)
+	return append(b, '>')
 }
 
-func writeXMLFields(b *bytes.Buffer, o Object) {
+func appendXMLFields(b []byte, o Object) []byte {
 	for _, f := range o {
 		if l, ok := f.Value.(List); ok {
 			for _, e := range l {
-				writeXMLElement(b, f.Name, e)
+				b = appendXMLElement(b, f.Name, e)
 			}
 			continue
 		}
-		writeXMLElement(b, f.Name, f.Value)
+		b = appendXMLElement(b, f.Name, f.Value)
 	}
+	return b
 }
 
-func writeXMLElement(b *bytes.Buffer, name string, v any) {
-	b.WriteString("<" + name + ">")
+func appendXMLElement(b []byte, name string, v any) []byte {
+	b = append(b, '<')
+	b = append(b, name...)
+	b = append(b, '>')
 	switch v := v.(type) {
 	case Object:
-		writeXMLFields(b, v)
+		b = appendXMLFields(b, v)
 	case List:
 		// A list directly inside a list has no name of its own; reuse the outer one.
 		for _, e := range v {
-			writeXMLElement(b, name, e)
+			b = appendXMLElement(b, name, e)
 		}
 	case string:
-		xml.EscapeText(b, []byte(v))
+		b = appendXMLText(b, v)
 	case bool:
-		b.WriteString(strconv.FormatBool(v))
+		b = strconv.AppendBool(b, v)
 	case int:
-		b.WriteString(strconv.Itoa(v))
+		b = strconv.AppendInt(b, int64(v), 10)
 	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
+		b = strconv.AppendInt(b, v, 10)
 	default:
 		panic(fmt.Sprintf("wire: %T has no JSON and XML form", v))
 	}
-	b.WriteString("</" + name + ">")
+	b = append(b, "</"...)
+	b = append(b, name...)
+	return append(b, '>')
+}
+
+// appendXMLText escapes s as encoding/xml.EscapeText does; text without a
+// byte to escape (nearly every value) is copied whole, with no allocation.
+func appendXMLText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<' || c == '>' || c == '&' || c == '\'' || c == '"' || c == '\t' || c == '\n' || c == '\r' || c < 0x20 || c >= utf8.RuneSelf:
+			var w bytes.Buffer
+			xml.EscapeText(&w, []byte(s))
+			return append(b, w.Bytes()...)
+		}
+	}
+	return append(b, s...)
 }

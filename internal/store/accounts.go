@@ -14,6 +14,10 @@ import (
 // is read on every request, so it is one query: instance ids cannot hold
 // a newline, which joins them.
 func (s *Store) Account(ctx context.Context, accessKeyID string) (iot.Account, error) {
+	if a, ok := s.db.cache.account(accessKeyID); ok {
+		return a, nil
+	}
+	gen := s.db.cache.generation()
 	a := iot.Account{AccessKeyID: accessKeyID}
 	var instances string
 	err := s.db.QueryRowContext(ctx, `SELECT a.access_key_secret, a.security_token,
@@ -29,6 +33,7 @@ func (s *Store) Account(ctx context.Context, accessKeyID string) (iot.Account, e
 		a.Instances = strings.Split(instances, "\n")
 		sort.Strings(a.Instances)
 	}
+	s.db.cache.putAccount(gen, a)
 	return a, nil
 }
 

@@ -89,9 +89,16 @@ func insertNames(ctx context.Context, tx *sql.Tx, applyID int64, names []iot.Bat
 // unique across accounts, and the batch APIs must tell another account's
 // batch from none, so the caller compares b.AccessKeyID.
 func (s *Store) Batch(ctx context.Context, applyID int64) (iot.Batch, error) {
+	if b, ok := s.db.cache.batch(applyID); ok {
+		return b, nil
+	}
+	gen := s.db.cache.generation()
 	b, err := scanBatch(s.db.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.apply_id=?`, applyID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, iot.ErrNotFound
+	}
+	if err == nil {
+		s.db.cache.putBatch(gen, b)
 	}
 	return b, err
 }
@@ -135,6 +142,45 @@ func (s *Store) BatchDevices(ctx context.Context, applyID int64, offset, limit i
 	}
 	out, err := collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE apply_id=? ORDER BY seq LIMIT ? OFFSET ?`, applyID, limit, offset))
 	return out, total, err
+}
+
+// BatchPage is BatchDevices with only what QueryPageByApplyId answers
+// (DeviceId, DeviceName, DeviceSecret, IotId), in time independent of the
+// batch's size and the page's depth: the total is the batch's kept count,
+// and a batch whose devices hold contiguous seqs (one settlement, nothing
+// deleted since) is paged by seq instead of by OFFSET.
+func (s *Store) BatchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.Device, int, error) {
+	var total int
+	var first, last sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT b.live, (SELECT MIN(seq) FROM devices WHERE apply_id=b.apply_id), (SELECT MAX(seq) FROM devices WHERE apply_id=b.apply_id)
+		FROM batches b WHERE b.apply_id=?`, applyID).Scan(&total, &first, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var rows *sql.Rows
+	if first.Valid && last.Int64-first.Int64+1 == int64(total) {
+		rows, err = s.db.QueryContext(ctx, `SELECT device_id, device_name, device_secret, iot_id FROM devices WHERE apply_id=? AND seq>=? ORDER BY seq LIMIT ?`,
+			applyID, first.Int64+int64(offset), limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, `SELECT device_id, device_name, device_secret, iot_id FROM devices WHERE apply_id=? ORDER BY seq LIMIT ? OFFSET ?`,
+			applyID, limit, offset)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := make([]iot.Device, 0, limit)
+	for rows.Next() {
+		var d iot.Device
+		if err := rows.Scan(&d.DeviceID, &d.DeviceName, &d.DeviceSecret, &d.IotID); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, d)
+	}
+	return out, total, rows.Err()
 }
 
 // StartCreate moves a CHECK_SUCCESS batch to CREATE with the given timing.
@@ -181,6 +227,9 @@ func (s *Store) CountPoll(ctx context.Context, applyID int64) (bool, error) {
 	var left sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `UPDATE batches SET polls_left = polls_left - 1
 		WHERE apply_id=? AND status IN ('CHECK','CREATE') AND polls_left IS NOT NULL AND polls_left > 0 RETURNING polls_left`, applyID).Scan(&left)
+	// The UPDATE commits when Scan has read its row, after the pool's own
+	// invalidation, so a read in between may have cached the old count.
+	s.db.cache.invalidate()
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -228,20 +277,17 @@ func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]str
 			}
 		}
 		if len(out.Create) > 0 {
-			// One prepared statement for up to 10,000 inserts: parsing the
-			// SQL per device was the largest cost of a big batch.
-			ins, err := tx.PrepareContext(ctx, insertDeviceSQL)
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
 			now := s.now()
-			for _, i := range out.Create {
+			devices := make([]iot.Device, len(out.Create))
+			for j, i := range out.Create {
 				d := iot.Device{AccessKeyID: b.AccessKeyID, ProductKey: b.ProductKey, DeviceName: names[i].DeviceName, Nickname: names[i].Nickname, ApplyID: applyID, Created: now}
 				iot.FillDevice(&d, now)
-				if _, err := ins.ExecContext(ctx, deviceArgs(d)...); err != nil {
-					return err
-				}
+				devices[j] = d
+			}
+			// Multi-row inserts: per-statement overhead was the largest
+			// cost of a big batch once the SQL was parsed only once.
+			if err := insertDevices(ctx, tx, devices); err != nil {
+				return err
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE batches SET status=?, due_ms=NULL, polls_left=NULL, failed=?, created=created+?, updated_ms=? WHERE apply_id=?`,

@@ -66,6 +66,10 @@ func insertDevice(ctx context.Context, tx *sql.Tx, d iot.Device) error {
 	if isUnique(err) {
 		return iot.ErrConflict
 	}
+	if err == nil {
+		// Counted here, not by trigger (migration 0004).
+		err = countDevices(ctx, tx, d.AccessKeyID, d.ProductKey, d.ApplyID, 1)
+	}
 	return err
 }
 
@@ -150,8 +154,11 @@ func (s *Store) DevicesElsewhere(ctx context.Context, accessKeyID, productKey st
 
 // DevicePage lists a product's devices newest first with the total.
 func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, offset, limit int) ([]iot.Device, int, error) {
+	// The product's kept count, not COUNT(*): counting is O(devices), and
+	// a first page must not slow down as the product grows.
 	var total int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey).Scan(&total); err != nil {
+	err := s.db.QueryRowContext(ctx, `SELECT device_count FROM products WHERE access_key_id=? AND product_key=?`, accessKeyID, productKey).Scan(&total)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, err
 	}
 	out, err := collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND product_key=?

@@ -86,9 +86,16 @@ func insertProduct(ctx context.Context, tx *sql.Tx, p iot.Product) error {
 
 // Product returns the account's product, or iot.ErrNotFound.
 func (s *Store) Product(ctx context.Context, accessKeyID, productKey string) (iot.Product, error) {
+	if p, ok := s.db.cache.product(accessKeyID, productKey); ok {
+		return p, nil
+	}
+	gen := s.db.cache.generation()
 	p, err := scanProduct(s.db.QueryRowContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.access_key_id=? AND p.product_key=?`, accessKeyID, productKey))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, iot.ErrNotFound
+	}
+	if err == nil {
+		s.db.cache.putProduct(gen, p)
 	}
 	return p, err
 }

@@ -28,7 +28,7 @@ var migrations embed.FS
 
 // Store is the emulator's state. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
+	db   *pool
 	now  func() time.Time
 	lock *os.File // held while a file database is open
 }
@@ -56,7 +56,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		}
 		dsn = "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		closeLock(lock)
 		return nil, err
@@ -68,11 +68,26 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, now: now, lock: lock}
+	s := &Store{db: newPool(db, db), now: now, lock: lock}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		closeLock(lock)
 		return nil, err
+	}
+	if lock != nil {
+		// Readers over WAL see every committed write and never wait for
+		// the writer; query_only keeps them from writing by mistake.
+		r, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+		if err != nil {
+			s.db.Close()
+			closeLock(lock)
+			return nil, err
+		}
+		r.SetMaxOpenConns(readConns)
+		r.SetMaxIdleConns(readConns)
+		r.SetConnMaxLifetime(0)
+		r.SetConnMaxIdleTime(0)
+		s.db.r = r
 	}
 	return s, nil
 }
@@ -166,6 +181,16 @@ func wipe(ctx context.Context, tx *sql.Tx, accessKeyID string) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	// Any write transaction may change an account or a product.
+	defer s.db.cache.invalidate()
+	return s.deviceTx(ctx, fn)
+}
+
+// deviceTx is a write transaction that touches only what devices report
+// (property, event and service history, shadows, desired values, the
+// message log): nothing the cache holds, so MQTT traffic does not send
+// every RPC call back to SQL.
+func (s *Store) deviceTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

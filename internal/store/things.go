@@ -138,7 +138,7 @@ func (s *Store) RecordProperties(ctx context.Context, iotID string, vals []iot.P
 	if len(vals) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.deviceTx(ctx, func(tx *sql.Tx) error {
 		for _, v := range vals {
 			ms := v.Time.UnixMilli()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO property_latest(iot_id, identifier, data_type, value, time_ms) VALUES(?,?,?,?,?)
@@ -219,7 +219,7 @@ func (s *Store) PropertyHistory(ctx context.Context, q iot.HistoryQuery) ([]iot.
 // RecordEvent stores an event a device posted, keeping the device's
 // newest keep events (0: all).
 func (s *Store) RecordEvent(ctx context.Context, e iot.EventRecord, keep int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.deviceTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO event_history(iot_id, identifier, name, event_type, output_data, time_ms) VALUES(?,?,?,?,?,?)`,
 			e.IotID, e.Identifier, e.Name, e.EventType, e.OutputData, e.Time.UnixMilli()); err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Store) EventHistory(ctx context.Context, q iot.HistoryQuery) ([]iot.Eve
 // RecordServiceCall stores a service call, keeping the device's newest
 // keep calls (0: all).
 func (s *Store) RecordServiceCall(ctx context.Context, r iot.ServiceRecord, keep int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.deviceTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO service_history(iot_id, identifier, name, message_id, input_data, output_data, time_ms) VALUES(?,?,?,?,?,?,?)`,
 			r.IotID, r.Identifier, r.Name, r.MessageID, r.InputData, r.OutputData, r.Time.UnixMilli()); err != nil {
 			return err
@@ -317,7 +317,7 @@ func (s *Store) Shadow(ctx context.Context, iotID string) ([]byte, error) {
 // the current document (nil when none) and returns the new one and its
 // version, or an error that leaves the shadow as it was.
 func (s *Store) UpdateShadow(ctx context.Context, iotID string, update func(old []byte) ([]byte, int64, error)) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.deviceTx(ctx, func(tx *sql.Tx) error {
 		var doc string
 		var old []byte
 		err := tx.QueryRowContext(ctx, `SELECT document FROM shadows WHERE iot_id=?`, iotID).Scan(&doc)
@@ -370,7 +370,7 @@ func (s *Store) DesiredProperties(ctx context.Context, iotID string) (map[string
 // written. It returns the new versions.
 func (s *Store) SetDesired(ctx context.Context, iotID string, vals []iot.DesiredValue, versions map[string]int64) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.deviceTx(ctx, func(tx *sql.Tx) error {
 		for _, v := range vals {
 			var cur int64
 			err := tx.QueryRowContext(ctx, `SELECT version FROM desired_properties WHERE iot_id=? AND identifier=?`, iotID, v.Identifier).Scan(&cur)
@@ -403,7 +403,7 @@ func (s *Store) SetDesired(ctx context.Context, iotID string, vals []iot.Desired
 // entries (0: all), and returns the entry's sequence number.
 func (s *Store) RecordMessage(ctx context.Context, m iot.Message, keep int) (int64, error) {
 	var seq int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.deviceTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages(access_key_id, time_ms, direction, product_key, device_name, topic, qos, payload, message_id, request_id, virtual)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?)`, m.AccessKeyID, m.Time.UnixMilli(), m.Direction, m.ProductKey, m.DeviceName, m.Topic, int(m.QoS), m.Payload,
 			m.MessageID, m.RequestID, m.Virtual)

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/iot-emulator/iot-emulator/internal/iot"
+)
+
+// cache holds accounts, products and batches, read on every request (a
+// status poll reads all three), in memory. Every write that may change
+// them clears it; a generation number keeps a read that raced a write from
+// filling the cache with what it read before the write committed.
+type cache struct {
+	mu       sync.Mutex
+	gen      uint64
+	accounts map[string]iot.Account
+	products map[productKey]iot.Product
+	batches  map[int64]iot.Batch
+}
+
+type productKey struct{ accessKeyID, productKey string }
+
+// maxCached bounds each map; past it the map is cleared and refilled (an
+// emulator holds a few accounts and products, so this is only a guard).
+const maxCached = 4096
+
+func newCache() *cache {
+	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}}
+}
+
+// invalidate forgets everything and starts a new generation.
+func (c *cache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.accounts)
+	clear(c.products)
+	clear(c.batches)
+	c.mu.Unlock()
+}
+
+// generation is read before a lookup in SQL, and handed to the put that
+// stores its result.
+func (c *cache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// get and put are the lookups of every map; own copies what the caller
+// and the cache must not share.
+func get[K comparable, V any](c *cache, m map[K]V, k K, own func(V) V) (V, bool) {
+	c.mu.Lock()
+	v, ok := m[k]
+	c.mu.Unlock()
+	return own(v), ok
+}
+
+func put[K comparable, V any](c *cache, m map[K]V, gen uint64, k K, v V, own func(V) V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(m) >= maxCached {
+		clear(m)
+	}
+	m[k] = own(v)
+}
+
+func ownAccount(a iot.Account) iot.Account {
+	a.Instances = slices.Clone(a.Instances)
+	return a
+}
+
+func ownProduct(p iot.Product) iot.Product {
+	p.ThingModel = slices.Clone(p.ThingModel)
+	return p
+}
+
+// ownBatch gives the batch its own Due and PollsLeft.
+func ownBatch(b iot.Batch) iot.Batch {
+	if b.Due != nil {
+		t := *b.Due
+		b.Due = &t
+	}
+	if b.PollsLeft != nil {
+		n := *b.PollsLeft
+		b.PollsLeft = &n
+	}
+	return b
+}
+
+func (c *cache) account(id string) (iot.Account, bool) {
+	return get(c, c.accounts, id, ownAccount)
+}
+
+func (c *cache) putAccount(gen uint64, a iot.Account) {
+	put(c, c.accounts, gen, a.AccessKeyID, a, ownAccount)
+}
+
+func (c *cache) product(accessKeyID, key string) (iot.Product, bool) {
+	return get(c, c.products, productKey{accessKeyID, key}, ownProduct)
+}
+
+func (c *cache) putProduct(gen uint64, p iot.Product) {
+	put(c, c.products, gen, productKey{p.AccessKeyID, p.ProductKey}, p, ownProduct)
+}
+
+func (c *cache) batch(applyID int64) (iot.Batch, bool) {
+	return get(c, c.batches, applyID, ownBatch)
+}
+
+func (c *cache) putBatch(gen uint64, b iot.Batch) {
+	put(c, c.batches, gen, b.ApplyID, b, ownBatch)
+}
