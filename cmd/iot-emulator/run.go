@@ -200,6 +200,7 @@ func newFlagSet(o *options, help io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.MessageLogSize, "message-log-size", c.MessageLogSize, "messages to and from devices the message log keeps")
 	fs.StringVar(&c.ServiceResult, "service-result", c.ServiceResult, "Data.Result of a sync InvokeThingService: data (the reply's data) or reply (the whole Alink reply)")
 	fs.Var(onOff{&c.MQTTKeepaliveCheck}, "mqtt-keepalive-check", "refuse a device Keep Alive outside 30-1200 s, as the real broker does: on or off")
+	addHardeningFlags(fs, c)
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
