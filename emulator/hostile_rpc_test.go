@@ -174,7 +174,9 @@ var hostileCases = []hostileCase{
 	{name: "a product without a name is refused", status: 400, code: "MissingProductName",
 		build: func(g *gateway) *v1 { return g.newV1(testAK, "CreateProduct", "NodeType", "0") }},
 	{name: "a product of node type 7 is refused", status: 200, code: "",
-		build: func(g *gateway) *v1 { return g.newV1(testAK, "CreateProduct", "ProductName", "hostile", "NodeType", "7") }},
+		build: func(g *gateway) *v1 {
+			return g.newV1(testAK, "CreateProduct", "ProductName", "hostile", "NodeType", "7")
+		}},
 	{name: "a product name of 100 characters is refused", status: 200, code: "",
 		build: func(g *gateway) *v1 {
 			return g.newV1(testAK, "CreateProduct", "ProductName", strings.Repeat("p", 100), "NodeType", "0")

@@ -361,7 +361,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		bc := broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck, Limits: cfg.MQTTLimits,
 			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now,
-			Uplink: func(d iot.Device, topic string, payload []byte, qos byte) { s.things.Uplink(d, topic, payload, qos, false) }}
+			Uplink: func(d iot.Device, topic string, payload []byte, qos byte) {
+				s.things.Uplink(d, topic, payload, qos, false)
+			}}
 		if cfg.TLS && mqttOn(cfg.MQTTTLSAddr) {
 			bc.TLSAddr, bc.TLSConfig = cfg.MQTTTLSAddr, s.tls.Config
 		}
