@@ -30,3 +30,13 @@ const (
 	DefaultMQTTMaxPacket    = broker.DefaultMaxPacket
 	DefaultMaxLooseAccounts = control.DefaultMaxLooseAccounts
 )
+
+// MQTTSizes reports what the broker keeps per client input: its login,
+// refused-login and uplink buckets and its session entries (0s with the
+// broker off). The tests of bounded memory read it.
+func (s *Server) MQTTSizes() (logins, refused, uplink, sessions int) {
+	if s.broker == nil {
+		return 0, 0, 0, 0
+	}
+	return s.broker.Sizes()
+}

@@ -146,7 +146,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TCPAddr != "" {
 		tcp, err := newTCPListener(cfg.TCPAddr)
 		if err == nil {
-			tcp.ended = b.ended
+			tcp.ended, tcp.connect = b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(tcp)
 		}
 		if err != nil {
@@ -157,7 +157,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TLSAddr != "" {
 		l, err := newTCPListener(cfg.TLSAddr)
 		if err == nil {
-			l.id, l.ln, l.ended = "tls", tls.NewListener(l.ln, cfg.TLSConfig), b.ended
+			l.id, l.ln, l.ended, l.connect = "tls", tls.NewListener(l.ln, cfg.TLSConfig), b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(l)
 		}
 		if err != nil {
@@ -169,7 +169,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.WSAddr != "" {
 		ws, err := newWSListener(cfg.WSAddr)
 		if err == nil {
-			ws.ended = b.ended
+			ws.ended, ws.connect = b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(ws)
 		}
 		if err != nil {
