@@ -26,7 +26,7 @@ func TestImportRules(t *testing.T) {
 		{"the domain core imports nothing of HTTP, SQL or MQTT, and no other package of ours", "internal/iot",
 			append([]string{"database/sql", "modernc.org/", "module"}, wire...), nil},
 		{"the gateway imports no product: no domain, actions, store or control plane", "internal/pop",
-			[]string{"database/sql", "modernc.org/", "module"}, []string{"signature"}},
+			[]string{"database/sql", "modernc.org/", "module"}, []string{"signature", "internal/buckets"}},
 		{"the store imports no wire code", "internal/store",
 			append([]string{module + "internal/pop", module + "internal/actions", module + "internal/control", module + "internal/admin"}, wire...), nil},
 		{"signature knows no server and nothing of ours", "signature", append([]string{"module"}, wire...), nil},

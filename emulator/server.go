@@ -124,6 +124,14 @@ type Config struct {
 	// MQTTKeepaliveCheck refuses a Keep Alive outside 30–1200 s, as the
 	// real broker does.
 	MQTTKeepaliveCheck bool
+	// MQTTLimits bound MQTT clients (limits.go); zero fields are defaults.
+	MQTTLimits MQTTLimits
+	// MaxLooseAccounts caps the accounts loose mode creates (0:
+	// DefaultMaxLooseAccounts); a new AccessKeyId beyond it is refused.
+	MaxLooseAccounts int
+	// AdminToken, when set, makes /_emulator/* (all but health) require
+	// "Authorization: Bearer <token>" (or the dashboard's cookie).
+	AdminToken string
 	// TLS serves HTTPS on TLSAddr and MQTT over TLS on MQTTTLSAddr beside
 	// the plain listeners, and TLS on the plain RPC port too.
 	TLS         bool
@@ -338,7 +346,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	bus := &events.Bus{}
 	s.worker = batch.New(batch.Config{Progression: cfg.Progression, CheckDelay: cfg.CheckDelay, CreateDelay: cfg.CreateDelay,
 		Quota: iot.DeviceQuota(cfg.Region, cfg.DeviceQuota), Logger: cfg.Logger, Now: cfg.Now, Bus: bus}, st)
-	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Progression: cfg.Progression, Loose: cfg.Auth == AuthLoose, JournalSize: cfg.JournalSize,
+	s.Plane = control.New(control.Config{Fixtures: cfg.Fixtures, Progression: cfg.Progression, Loose: cfg.Auth == AuthLoose, MaxLooseAccounts: cfg.MaxLooseAccounts, JournalSize: cfg.JournalSize,
 		ServedActions: actions.Names(), DefaultFaultCode: actions.ErrSystem.Code, Logger: cfg.Logger, Now: cfg.Now}, st, s.worker, bus)
 	s.things = things.New(things.Config{Strict: cfg.ThingModel == ThingModelStrict, PropertyHistory: cfg.PropertyHistory,
 		MessageLog: cfg.MessageLogSize, DropBadValues: cfg.PropertyErrors == PropertyErrorsDrop, Bus: bus, Logger: cfg.Logger, Now: cfg.Now}, st)
@@ -366,7 +374,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		if !mqttOn(tcp) {
 			tcp = ""
 		}
-		bc := broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck,
+		bc := broker.Config{TCPAddr: tcp, WSAddr: cfg.MQTTWSAddr, KeepaliveCheck: cfg.MQTTKeepaliveCheck, Limits: cfg.MQTTLimits,
 			Journal: s.Journal, Logger: cfg.Logger, Now: cfg.Now,
 			Uplink: func(d iot.Device, topic string, payload []byte, qos byte) {
 				s.things.Uplink(d, topic, payload, qos, false)
@@ -426,6 +434,7 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	index := admin.Index(s.indexInfo)
 	r.Route("/_emulator", func(r chi.Router) {
+		r.Use(admin.Token(s.cfg.AdminToken))
 		defer r.Get("/", index)
 		if s.cfg.Admin {
 			var served []admin.Action
@@ -440,7 +449,8 @@ func (s *Server) routes() http.Handler {
 	// A browser's tab icon is no RPC call.
 	r.Get("/favicon.ico", http.NotFound)
 	r.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if admin.WantsHTML(r) {
+		// The index page shows credentials: behind the admin token too.
+		if admin.WantsHTML(r) && admin.Authorized(r, s.cfg.AdminToken) {
 			index(w, r)
 			return
 		}
@@ -562,7 +572,8 @@ func (s *Server) Run(ctx context.Context, listeners ...net.Listener) error {
 	servers := make([]*http.Server, len(listeners))
 	errc := make(chan error, len(listeners))
 	for i, ln := range listeners {
-		hs := &http.Server{Handler: s.handler, MaxHeaderBytes: MaxHeaderBytes, ReadHeaderTimeout: 30 * time.Second}
+		hs := &http.Server{Handler: s.handler, MaxHeaderBytes: MaxHeaderBytes, ReadHeaderTimeout: ReadHeaderTimeout,
+			ReadTimeout: ReadTimeout, IdleTimeout: IdleTimeout}
 		servers[i] = hs
 		// With TLS on a plain port serves TLS clients too; with it off, a TLS
 		// client is told, once, in the log why it fails.

@@ -201,6 +201,7 @@ func newFlagSet(o *options, help io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.PropertyErrors, "property-errors", c.PropertyErrors, "a property post with values that break the thing model: reply (answer the Alink code of the first) or drop (answer 200 and drop them, as the Alink docs say)")
 	fs.StringVar(&c.ServiceResult, "service-result", c.ServiceResult, "Data.Result of a sync InvokeThingService: data (the reply's data) or reply (the whole Alink reply)")
 	fs.Var(onOff{&c.MQTTKeepaliveCheck}, "mqtt-keepalive-check", "refuse a device Keep Alive outside 30-1200 s, as the real broker does: on or off")
+	addHardeningFlags(fs, c)
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")

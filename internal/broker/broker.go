@@ -50,6 +50,8 @@ type Config struct {
 	Journal func(journal.Entry)
 	// Uplink receives what devices publish, after the topic check.
 	Uplink func(dev iot.Device, topic string, payload []byte, qos byte)
+	// Limits bound logins, subscriptions, uplink and packet size.
+	Limits Limits
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -60,9 +62,11 @@ type Broker struct {
 	st  *store.Store
 	srv *mqtt.Server
 	log *slog.Logger
-	tcp *tcpListener
-	tls *tcpListener
-	ws  *wsListener
+	// limits are the per-IP and per-device buckets (limits.go).
+	limits *limiter
+	tcp    *tcpListener
+	tls    *tcpListener
+	ws     *wsListener
 
 	// closing is set once Close begins: disconnects after it change no
 	// status (the store closes next; the next start puts every device
@@ -98,6 +102,8 @@ type session struct {
 	// extRRPC is the client id's ext bit 0: sync services come over the
 	// /ext/rrpc/ topics.
 	extRRPC bool
+	// granted counts the subscriptions this login was granted (limits.go).
+	granted int
 }
 
 func deviceKey(accessKeyID, iotID string) string { return accessKeyID + "\x00" + iotID }
@@ -126,6 +132,10 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	caps.MaximumClientWritesPending = 512
 	b := &Broker{cfg: cfg, st: st, log: cfg.Logger, sessions: map[*mqtt.Client]*session{}, current: map[string]*mqtt.Client{},
 		byConn: map[net.Conn]*mqtt.Client{}, identities: map[string]iot.Device{}}
+	// The wall clock, not cfg.Now: a test's frozen clock must not starve
+	// the buckets.
+	b.limits = newLimiter(cfg.Limits, time.Now)
+	caps.MaximumPacketSize = uint32(b.limits.cfg.MaxPacket)
 	// mochi logs every refused or dropped client at warn; the journal says
 	// why instead, so only its errors reach the emulator's log.
 	quiet := slog.New(&levelFilter{h: cfg.Logger.Handler(), min: slog.LevelError})
@@ -136,7 +146,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TCPAddr != "" {
 		tcp, err := newTCPListener(cfg.TCPAddr)
 		if err == nil {
-			tcp.ended = b.ended
+			tcp.ended, tcp.connect = b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(tcp)
 		}
 		if err != nil {
@@ -147,7 +157,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.TLSAddr != "" {
 		l, err := newTCPListener(cfg.TLSAddr)
 		if err == nil {
-			l.id, l.ln, l.ended = "tls", tls.NewListener(l.ln, cfg.TLSConfig), b.ended
+			l.id, l.ln, l.ended, l.connect = "tls", tls.NewListener(l.ln, cfg.TLSConfig), b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(l)
 		}
 		if err != nil {
@@ -159,7 +169,7 @@ func New(cfg Config, st *store.Store) (*Broker, error) {
 	if cfg.WSAddr != "" {
 		ws, err := newWSListener(cfg.WSAddr)
 		if err == nil {
-			ws.ended = b.ended
+			ws.ended, ws.connect = b.ended, cfg.Limits.ConnectTimeout
 			err = b.srv.AddListener(ws)
 		}
 		if err != nil {

@@ -60,7 +60,13 @@ func (h *hook) Provides(b byte) bool {
 func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	b := h.b
 	sess := &session{clientID: pk.Connect.ClientIdentifier, ip: remoteIP(cl.Net.Remote)}
-	dev, why := b.authenticate(pk, sess)
+	why := b.limits.admitLogin(sess.ip)
+	var dev iot.Device
+	if why == nil {
+		if dev, why = b.authenticate(pk, sess); why != nil {
+			b.limits.refusedLogin(sess.ip)
+		}
+	}
 	if why != nil {
 		b.journal(sess, "login refused", int(why.v3), why.reason, nil)
 		code := packets.Code{Code: why.v3, Reason: why.reason}
@@ -234,7 +240,13 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		if topic == "/ext/register" {
 			return true
 		}
+	} else if !write && sess.granted >= b.limits.maxFilters() {
+		b.journal(sess, "denied", 0, "subscription limit", map[string]string{"topic": topic, "operation": "subscribe"})
+		return false
 	} else if Allowed(sess.dev.ProductKey, sess.dev.DeviceName, topic, write) {
+		if !write {
+			sess.granted++
+		}
 		return true
 	}
 	op := "subscribe"
@@ -258,8 +270,12 @@ func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 	}
 }
 
-// OnPublish drops the retain flag: the platform keeps no retained messages.
+// OnPublish drops a publish over the device's uplink limit, and the
+// retain flag: the platform keeps no retained messages.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if err := h.b.admitPublish(cl, pk); err != nil {
+		return pk, err
+	}
 	pk.FixedHeader.Retain = false
 	return pk, nil
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-// connectTimeout is how long a new connection may take to send CONNECT;
-// mochi sets no deadline before it, so a client that never sends one
-// would hold its connection forever. After CONNECT the Keep Alive rules.
+// connectTimeout is how long a new connection may take to send CONNECT
+// (Limits.ConnectTimeout overrides it); mochi sets no deadline before it,
+// so a client that never sends one would hold its connection forever.
+// After CONNECT the Keep Alive rules.
 const connectTimeout = 10 * time.Second
 
 // tcpListener serves MQTT over TCP, giving each connection connectTimeout
@@ -25,6 +26,8 @@ type tcpListener struct {
 	// ended is told when a connection's session is over, whatever mochi
 	// did with it.
 	ended func(net.Conn)
+	// connect is the CONNECT deadline (connectTimeout when 0).
+	connect time.Duration
 	// open holds the connections being served, so Close ends those that
 	// never logged in too (mochi waits for them, up to the CONNECT deadline).
 	mu   sync.Mutex
@@ -60,7 +63,7 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 			continue
 		}
 		backoff = time.Millisecond
-		conn.SetDeadline(time.Now().Add(connectTimeout))
+		conn.SetDeadline(time.Now().Add(orDefault(l.connect)))
 		l.mu.Lock()
 		l.open[conn] = struct{}{}
 		l.mu.Unlock()
@@ -86,4 +89,12 @@ func (l *tcpListener) Close(closeClients listeners.CloseFn) {
 		}
 		l.mu.Unlock()
 	})
+}
+
+// orDefault is d, or connectTimeout for 0.
+func orDefault(d time.Duration) time.Duration {
+	if d <= 0 {
+		return connectTimeout
+	}
+	return d
 }

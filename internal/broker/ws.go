@@ -25,6 +25,8 @@ type wsListener struct {
 	est      listeners.EstablishFn
 	log      *slog.Logger
 	ended    func(net.Conn)
+	// connect is the CONNECT deadline (connectTimeout when 0).
+	connect time.Duration
 }
 
 func newWSListener(addr string) (*wsListener, error) {
@@ -69,7 +71,7 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	est := l.est
 	l.mu.Unlock()
-	c.UnderlyingConn().SetDeadline(time.Now().Add(connectTimeout))
+	c.UnderlyingConn().SetDeadline(time.Now().Add(orDefault(l.connect)))
 	if est != nil {
 		conn := &wsConn{Conn: c.UnderlyingConn(), c: c}
 		_ = est(l.ID(), conn)

@@ -55,6 +55,9 @@ type Config struct {
 	// Loose admits any AccessKeyId, each as its own account seeded with
 	// the first fixture account's products (without devices).
 	Loose bool
+	// MaxLooseAccounts caps the accounts loose mode creates (0:
+	// DefaultMaxLooseAccounts); a new AccessKeyId beyond it is refused.
+	MaxLooseAccounts int
 	// JournalSize is how many answered calls the journal keeps.
 	JournalSize int
 	// ServedActions names the RPC actions fault rules may match;
@@ -276,8 +279,14 @@ func (p *Plane) account(ctx context.Context, ak string) (iot.Account, error) {
 	mu := muAny.(*sync.Mutex)
 	mu.Lock()
 	defer mu.Unlock()
+	// The lock is needed only until the account exists: later callers
+	// find it in the store, so the map holds only creations in flight.
+	defer p.looseSeed.Delete(ak)
 	if a, err = p.st.Account(ctx, ak); err == nil {
 		return a, nil
+	}
+	if err := p.looseRoom(ctx); err != nil {
+		return a, err
 	}
 	if err := p.st.Add(ctx, []iot.Seed{AccountSeed(p.looseTemplate(), ak, "")}); err != nil {
 		return a, fmt.Errorf("loose account %s: %w", ak, err)
@@ -287,6 +296,32 @@ func (p *Plane) account(ctx context.Context, ak string) (iot.Account, error) {
 	}
 	p.log.Info("loose account created", "accessKeyId", ak)
 	return a, nil
+}
+
+// DefaultMaxLooseAccounts caps the accounts loose mode makes when
+// Config.MaxLooseAccounts is 0.
+const DefaultMaxLooseAccounts = 10_000
+
+// ErrLooseAccountsFull refuses a new loose-mode AccessKeyId once the cap
+// is reached: existing accounts keep working, a reset frees the room.
+// Refusing (not evicting) keeps every account a client already uses.
+var ErrLooseAccountsFull = pop.ErrAccessKeyNotFound.WithMessage("%s The emulator's loose-mode account limit is reached; reset the emulator (POST /_emulator/reset) to free it.", pop.ErrAccessKeyNotFound.Message)
+
+// looseRoom reports ErrLooseAccountsFull when the store holds the
+// fixture's accounts plus the loose cap.
+func (p *Plane) looseRoom(ctx context.Context) error {
+	max := p.cfg.MaxLooseAccounts
+	if max <= 0 {
+		max = DefaultMaxLooseAccounts
+	}
+	n, err := p.st.AccountCount(ctx)
+	if err != nil {
+		return err
+	}
+	if n >= max+len(p.Fixtures().Accounts) {
+		return ErrLooseAccountsFull
+	}
+	return nil
 }
 
 // looseTemplate is a deep copy of the first fixture account without

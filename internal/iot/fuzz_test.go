@@ -3,7 +3,9 @@ package iot_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
 )
@@ -98,5 +100,26 @@ func FuzzCheck(f *testing.F) {
 		}
 		_ = iot.RenderValue(d.Normalize(v))
 		_ = iot.InferType(v)
+	})
+}
+
+// FuzzNames: no string panics the name rules, and a name they accept is
+// within the documented bounds: a DeviceName 4-32 characters of
+// [A-Za-z0-9_.@:-], a nickname 4-64 characters.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"light01", "ab", "a/b", "中文名字", "x'; DROP TABLE", "name@host:1.2-3_4", "\xff\xfe\xfd\xfc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if iot.ValidDeviceName(s) {
+			if len(s) < 4 || len(s) > 32 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") != "" {
+				t.Fatalf("DeviceName %q accepted", s)
+			}
+		}
+		if iot.ValidNickname(s) && !utf8.ValidString(s) {
+			t.Fatalf("nickname %q of invalid UTF-8 accepted", s)
+		}
+		_ = iot.ValidIotID(s)
+		_ = iot.ValidProductName(s)
 	})
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 func TestNonceCacheMemory(t *testing.T) {
@@ -67,7 +65,7 @@ func TestNonceCacheMemory(t *testing.T) {
 
 func TestDeepPageLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := &limiter{on: true, limits: map[string]float64{"QueryDevice": 50}, deep: map[string]float64{"QueryDevice": 2}, buckets: map[string]*rate.Limiter{}}
+	l := &limiter{on: true, limits: map[string]float64{"QueryDevice": 50}, deep: map[string]float64{"QueryDevice": 2}}
 	call := func(page, size string) *Call {
 		return &Call{Action: "QueryDevice", AccessKeyID: "ak", Params: map[string]string{"CurrentPage": page, "PageSize": size}}
 	}

@@ -3,10 +3,9 @@ package pop
 import (
 	"math"
 	"strconv"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/iot-emulator/iot-emulator/internal/buckets"
 )
 
 // throttle is why a call was refused, for the x-ratelimit-user-api header.
@@ -21,16 +20,17 @@ type throttle struct {
 // at N per second. N+k calls in the same instant therefore see k refusals,
 // and a client that paces itself at N per second is never refused.
 type limiter struct {
-	mu     sync.Mutex
 	on     bool
 	limits map[string]float64
 	// deep holds the deep-page limits, for the actions that have one.
-	deep    map[string]float64
-	buckets map[string]*rate.Limiter
+	deep map[string]float64
+	// buckets is capped: a loose-mode client inventing AccessKeyIds makes
+	// idle (full) buckets, which are dropped first (package buckets).
+	buckets buckets.Set
 }
 
 func newLimiter(on bool, limits []Limit) *limiter {
-	l := &limiter{on: on, limits: map[string]float64{}, deep: map[string]float64{}, buckets: map[string]*rate.Limiter{}}
+	l := &limiter{on: on, limits: map[string]float64{}, deep: map[string]float64{}}
 	for _, lim := range limits {
 		l.limits[lim.Action] = lim.QPS
 		l.deep[lim.Action] = lim.DeepQPS
@@ -59,17 +59,10 @@ func (l *limiter) take(c *Call, now time.Time) *throttle {
 	}
 	burst := max(1, int(q))
 	key = c.AccessKeyID + "\x00" + key
-	l.mu.Lock()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = rate.NewLimiter(rate.Limit(q), burst)
-		l.buckets[key] = b
-	}
-	l.mu.Unlock()
-	if b.AllowN(now, 1) {
+	ok, tokens := l.buckets.Take(key, q, burst, now)
+	if ok {
 		return nil
 	}
-	tokens := b.TokensAt(now)
 	return &throttle{
 		limit: q,
 		wait:  secondsToDuration((1 - tokens) / q),
@@ -93,9 +86,7 @@ func (t *throttle) header() string {
 
 // reset refills every bucket.
 func (l *limiter) reset() {
-	l.mu.Lock()
-	l.buckets = map[string]*rate.Limiter{}
-	l.mu.Unlock()
+	l.buckets.Reset()
 }
 
 func deepPage(c *Call) bool {

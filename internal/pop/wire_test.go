@@ -3,7 +3,9 @@ package pop_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,5 +53,27 @@ func FuzzWireJSON(f *testing.F) {
 		ref, _ := json.Marshal(struct{ V string }{s})
 		require.NoError(t, json.Unmarshal(ref, &want))
 		assert.Equal(t, want.V, got.V)
+	})
+}
+
+// FuzzWireXML checks decode∘encode is identity for XML: any valid UTF-8
+// string without characters XML 1.0 cannot carry renders as an element
+// that encoding/xml decodes back to the same string.
+func FuzzWireXML(f *testing.F) {
+	for _, s := range []string{"", "a<b>&c", "]]>", "中文", "\t\n", `"'`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+			return r < 0x20 && r != '\t' && r != '\n' || r == '\r' || r == 0xFFFE || r == 0xFFFF || (r >= 0xD800 && r <= 0xDFFF)
+		}) {
+			// Outside XML's character set (and \r, which XML normalises):
+			// the encoder only has to stay well-formed.
+			require.NoError(t, xml.Unmarshal(pop.EncodeXML("R", pop.Object{{Name: "V", Value: s}}), new(struct{ V string })))
+			return
+		}
+		var got struct{ V string }
+		require.NoError(t, xml.Unmarshal(pop.EncodeXML("R", pop.Object{{Name: "V", Value: s}}), &got))
+		assert.Equal(t, s, got.V)
 	})
 }

@@ -45,6 +45,14 @@ func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
 	return found, err
 }
 
+// AccountCount is how many accounts the store holds (loose-mode creation
+// checks its cap with it).
+func (s *Store) AccountCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
 // Accounts lists every account, ordered by AccessKeyId.
 func (s *Store) Accounts(ctx context.Context) ([]iot.Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT access_key_id FROM accounts ORDER BY access_key_id`)
