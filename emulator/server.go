@@ -293,39 +293,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	// A Config built by hand (emutest.WithConfig) may leave these zero;
 	// zero means the documented default, as it always has.
 	def := DefaultConfig()
-	if cfg.Auth == "" {
-		cfg.Auth = def.Auth
-	}
-	if cfg.ThrottleStatus == 0 {
-		cfg.ThrottleStatus = def.ThrottleStatus
-	}
-	if cfg.BusinessErrorStatus == 0 {
-		cfg.BusinessErrorStatus = def.BusinessErrorStatus
-	}
-	if cfg.TimestampWindow == 0 {
-		cfg.TimestampWindow = def.TimestampWindow
-	}
-	if cfg.QPSScale == 0 {
-		cfg.QPSScale = def.QPSScale
-	}
-	if cfg.Region == "" {
-		cfg.Region = def.Region
-	}
-	if cfg.ThingModel == "" {
-		cfg.ThingModel = def.ThingModel
-	}
-	if cfg.PropertyHistory == 0 {
-		cfg.PropertyHistory = def.PropertyHistory
-	}
-	if cfg.MessageLogSize == 0 {
-		cfg.MessageLogSize = def.MessageLogSize
-	}
-	if cfg.ServiceResult == "" {
-		cfg.ServiceResult = def.ServiceResult
-	}
-	if cfg.PropertyErrors == "" {
-		cfg.PropertyErrors = def.PropertyErrors
-	}
+	defaultIfZero(&cfg.Auth, def.Auth)
+	defaultIfZero(&cfg.ThrottleStatus, def.ThrottleStatus)
+	defaultIfZero(&cfg.BusinessErrorStatus, def.BusinessErrorStatus)
+	defaultIfZero(&cfg.TimestampWindow, def.TimestampWindow)
+	defaultIfZero(&cfg.QPSScale, def.QPSScale)
+	defaultIfZero(&cfg.Region, def.Region)
+	defaultIfZero(&cfg.ThingModel, def.ThingModel)
+	defaultIfZero(&cfg.PropertyHistory, def.PropertyHistory)
+	defaultIfZero(&cfg.MessageLogSize, def.MessageLogSize)
+	defaultIfZero(&cfg.ServiceResult, def.ServiceResult)
+	defaultIfZero(&cfg.PropertyErrors, def.PropertyErrors)
 	if cfg.Progression.Mode == "" {
 		cfg.Progression = def.Progression
 	}
@@ -642,4 +620,13 @@ func Actions() []Action {
 // the throttle enforces, for --help and the README.
 func Limits(cfg Config) []Limit {
 	return pop.Limits(actions.Table(actions.Deps{}), cfg.QPS, cfg.QPSScale)
+}
+
+// defaultIfZero sets *v to def when it holds its type's zero value: a
+// Config field left unset means the documented default.
+func defaultIfZero[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
