@@ -24,3 +24,18 @@ func (s *Store) Plan(ctx context.Context, q string) (string, error) {
 	}
 	return b.String(), rows.Err()
 }
+
+// LimitPages caps the database file at n pages (SQLite raises a cap below
+// the current size to it), which makes any write that grows the file fail
+// as a full disk does: SQLITE_FULL (tests only).
+func (s *Store) LimitPages(ctx context.Context, n int) error {
+	_, err := s.db.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	return err
+}
+
+// IntegrityCheck is SQLite's PRAGMA integrity_check answer (tests only).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var out string
+	err := s.db.w.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&out)
+	return out, err
+}
