@@ -43,6 +43,36 @@ func registerCrashDevice(t *testing.T, addr, name string) string {
 	return resp.Data.DeviceSecret
 }
 
+// connectPoster logs device dn of a1TestProd1 in with Paho and subscribes
+// to its property-post replies; onReply gets each reply's id and code
+// (code -1 when the reply is not Alink JSON), lost a dropped connection.
+func connectPoster(t *testing.T, addr, dn, secret string, lost func(error), onReply func(id string, code int, raw []byte)) paho.Client {
+	t.Helper()
+	id, user, pass := signature.DeviceCredentials("a1TestProd1", dn, secret, "", "")
+	opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetUsername(user).SetPassword(pass).
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	if lost != nil {
+		opts.SetConnectionLostHandler(func(_ paho.Client, err error) { lost(err) })
+	}
+	dev := paho.NewClient(opts)
+	tok := dev.Connect()
+	require.True(t, tok.WaitTimeout(10*time.Second))
+	require.NoError(t, tok.Error())
+	st := dev.Subscribe("/sys/a1TestProd1/"+dn+"/thing/event/property/post_reply", 1, func(_ paho.Client, m paho.Message) {
+		r := struct {
+			ID   string `json:"id"`
+			Code int    `json:"code"`
+		}{Code: -1}
+		if json.Unmarshal(m.Payload(), &r) != nil {
+			r.Code = -1
+		}
+		onReply(r.ID, r.Code, m.Payload())
+	})
+	require.True(t, st.WaitTimeout(10*time.Second))
+	require.NoError(t, st.Error())
+	return dev
+}
+
 var propertyBurstRow = crashRow{
 	name: "a property-post burst keeps every acknowledged post exactly once and the device OFFLINE",
 	// The 30/s uplink limit would drop most of the burst.
@@ -54,21 +84,10 @@ var propertyBurstRow = crashRow{
 		var mu sync.Mutex
 		var acked []string
 		window := make(chan struct{}, crashPostWindow)
-		id, user, pass := signature.DeviceCredentials(pk, dn, secret, "", "")
-		dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + p.mqt).SetClientID(id).SetUsername(user).SetPassword(pass).
-			SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
-		tok := dev.Connect()
-		require.True(t, tok.WaitTimeout(10*time.Second))
-		require.NoError(t, tok.Error())
-		defer dev.Disconnect(0)
-		st := dev.Subscribe(sys+"thing/event/property/post_reply", 1, func(_ paho.Client, m paho.Message) {
-			var r struct {
-				ID   string `json:"id"`
-				Code int    `json:"code"`
-			}
-			if json.Unmarshal(m.Payload(), &r) == nil && r.Code == 200 {
+		dev := connectPoster(t, p.mqt, dn, secret, nil, func(id string, code int, _ []byte) {
+			if code == 200 {
 				mu.Lock()
-				acked = append(acked, r.ID)
+				acked = append(acked, id)
 				mu.Unlock()
 			}
 			select {
@@ -76,8 +95,7 @@ var propertyBurstRow = crashRow{
 			default:
 			}
 		})
-		require.True(t, st.WaitTimeout(10*time.Second))
-		require.NoError(t, st.Error())
+		defer dev.Disconnect(0)
 	posting:
 		for i := 0; i < crashPostMax; i++ {
 			select {

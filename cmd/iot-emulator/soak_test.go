@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -11,11 +10,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/iot-emulator/iot-emulator/signature"
 )
 
 // soakFor is how long TestSoak loads the binary: short so CI stays fast,
@@ -81,28 +76,17 @@ func TestSoak(t *testing.T) {
 	}
 
 	for dn, secret := range secrets {
-		id, user, pass := signature.DeviceCredentials("a1TestProd1", dn, secret, "", "")
-		dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + p.mqt).SetClientID(id).SetUsername(user).SetPassword(pass).
-			SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
-			SetConnectionLostHandler(func(_ paho.Client, err error) { fail("device %s lost its connection: %v", dn, err) }))
-		tok := dev.Connect()
-		require.True(t, tok.WaitTimeout(10*time.Second))
-		require.NoError(t, tok.Error())
 		sys := "/sys/a1TestProd1/" + dn + "/"
 		window := make(chan struct{}, soakWindow)
-		st := dev.Subscribe(sys+"thing/event/property/post_reply", 1, func(_ paho.Client, m paho.Message) {
-			var r struct {
-				ID   string `json:"id"`
-				Code int    `json:"code"`
-			}
-			if err := json.Unmarshal(m.Payload(), &r); err != nil || r.Code != 200 {
-				fail("device %s got %s", dn, m.Payload())
-			}
-			replies.Add(1)
-			<-window
-		})
-		require.True(t, st.WaitTimeout(10*time.Second))
-		require.NoError(t, st.Error())
+		dev := connectPoster(t, p.mqt, dn, secret,
+			func(err error) { fail("device %s lost its connection: %v", dn, err) },
+			func(_ string, code int, raw []byte) {
+				if code != 200 {
+					fail("device %s got %s", dn, raw)
+				}
+				replies.Add(1)
+				<-window
+			})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
