@@ -146,18 +146,7 @@ func connect(addr, id, user, pass string) (net.Conn, byte, error) {
 	vh = append(vh, 4, 0xC2)                    // level 4; username, password, clean session
 	vh = binary.BigEndian.AppendUint16(vh, 300) // keep alive, s
 	vh = str(str(str(vh, id), user), pass)
-	pkt := []byte{0x10}
-	for n := len(vh); ; {
-		d := byte(n % 128)
-		if n /= 128; n > 0 {
-			d |= 0x80
-		}
-		pkt = append(pkt, d)
-		if n == 0 {
-			break
-		}
-	}
-	if _, err := conn.Write(append(pkt, vh...)); err != nil {
+	if _, err := conn.Write(append(remaining([]byte{0x10}, len(vh)), vh...)); err != nil {
 		conn.Close()
 		return nil, 0, err
 	}

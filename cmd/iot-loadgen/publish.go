@@ -29,7 +29,8 @@ import (
 //   - property posts (thing.event.property.post, QoS 0) from o.devices
 //     connected devices, each waiting for its _reply (sent once the values
 //     are stored) before the next post: posts/s stored and post → _reply
-//     latency, then QueryDevicePropertyStatus of every device checked;
+//     latency, then QueryDevicePropertyStatus of every device checked,
+//     and the same loop from one device alone (latency without queueing);
 //   - a bare mochi broker accepting anyone, the same number of clients
 //     publishing the same QoS 0 packets as fast as TCP lets them: the
 //     publishes/s it accepts, counted by a hook;
@@ -68,6 +69,12 @@ func publishMode(ctx context.Context, o options, out io.Writer) error {
 	if err := checkProperties(ctx, in.url, names, emu.last); err != nil {
 		return err
 	}
+	// With every device posting, latency is mostly queueing (Little's
+	// law); one device alone shows the loop's own post → _reply time.
+	one, err := postAll(in.srv.MQTTAddr(), creds[:1], names[:1], o.duration/3)
+	if err != nil {
+		return fmt.Errorf("emulator, one device: %w", err)
+	}
 
 	bareAddr, bareCount, stop, err := startCountingMQTT()
 	if err != nil {
@@ -87,6 +94,7 @@ func publishMode(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "# %d connected devices, QoS 0, %s each; emulator: each device posts thing.event.property.post and waits for its _reply; bare mochi (allow all): the same publishes as fast as TCP takes them\n", n, o.duration)
 	fmt.Fprintf(out, "%-44s %12s %10s %10s\n", "broker", "per second", "p50", "p99")
 	fmt.Fprintf(out, "%-44s %12.0f %10s %10s\n", "emulator: posts stored (_reply received)", emu.rate, emu.p50.Round(time.Microsecond), emu.p99.Round(time.Microsecond))
+	fmt.Fprintf(out, "%-44s %12.0f %10s %10s\n", "emulator: one device alone, same loop", one.rate, one.p50.Round(time.Microsecond), one.p99.Round(time.Microsecond))
 	fmt.Fprintf(out, "%-44s %12.0f %10s %10s\n", "bare mochi: publishes accepted", bare, "", "")
 	fmt.Fprintf(out, "ratio %.2f×; QueryDevicePropertyStatus showed every device's last value (%d devices)\n", emu.rate/bare, n)
 	fmt.Fprintf(out, "# Pub (official Go SDK) → subscribed device, %d sequential calls\n", len(pub))
@@ -242,7 +250,7 @@ func pubLatency(in *instance, name string, cred [3]string, samples int) ([]time.
 			return nil, err
 		}
 		if !resp.Success {
-			return nil, fmt.Errorf("Pub: %s %s", resp.Code, resp.ErrorMessage)
+			return nil, fmt.Errorf("pub: %s %s", resp.Code, resp.ErrorMessage)
 		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if got, _, err := readPublish(r); err != nil || got != topic {
