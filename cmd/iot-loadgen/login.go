@@ -146,18 +146,7 @@ func connect(addr, id, user, pass string) (net.Conn, byte, error) {
 	vh = append(vh, 4, 0xC2)                    // level 4; username, password, clean session
 	vh = binary.BigEndian.AppendUint16(vh, 300) // keep alive, s
 	vh = str(str(str(vh, id), user), pass)
-	pkt := []byte{0x10}
-	for n := len(vh); ; {
-		d := byte(n % 128)
-		if n /= 128; n > 0 {
-			d |= 0x80
-		}
-		pkt = append(pkt, d)
-		if n == 0 {
-			break
-		}
-	}
-	if _, err := conn.Write(append(pkt, vh...)); err != nil {
+	if _, err := conn.Write(append(remaining([]byte{0x10}, len(vh)), vh...)); err != nil {
 		conn.Close()
 		return nil, 0, err
 	}
@@ -173,7 +162,8 @@ func connect(addr, id, user, pass string) (net.Conn, byte, error) {
 
 // startBareMQTT serves a mochi broker that accepts every login: the limit
 // of the broker library the emulator embeds.
-func startBareMQTT() (string, func(), error) {
+// Extra hooks (a counter) go in after the allow-all one.
+func startBareMQTT(extra ...mqtt.Hook) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -183,6 +173,11 @@ func startBareMQTT() (string, func(), error) {
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return "", nil, err
+	}
+	for _, h := range extra {
+		if err := srv.AddHook(h, nil); err != nil {
+			return "", nil, err
+		}
 	}
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "bare", Address: addr})); err != nil {
 		return "", nil, err

@@ -9,6 +9,7 @@
 //	go run ./cmd/iot-loadgen batch    # batch-size sweep against the SQLite insert floor
 //	go run ./cmd/iot-loadgen store    # store-size sweep up to 1M devices (-max)
 //	go run ./cmd/iot-loadgen login    # N signed MQTT logins at once against a bare mochi broker
+//	go run ./cmd/iot-loadgen publish  # property posts of N devices against a bare mochi broker; Pub → device latency
 //	go run ./cmd/iot-loadgen startup  # start-to-ready and idle RSS
 //
 // batch and store also write SVG plots into -svg (docs/ by default).
@@ -45,11 +46,12 @@ type options struct {
 	actions  string
 	profile  string
 	devices  int
+	samples  int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("which mode? rpc, logs, batch, store, login or startup (see the doc comment of cmd/iot-loadgen)")
+		return errors.New("which mode? rpc, logs, batch, store, login, publish or startup (see the doc comment of cmd/iot-loadgen)")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
@@ -61,6 +63,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.svg, "svg", "docs", "directory the SVG plots are written to (\"\": none)")
 	fs.StringVar(&o.actions, "actions", "status,detail,page", "rpc: which actions (status, detail, page, devstatus, querydevice)")
 	fs.IntVar(&o.devices, "devices", 4000, "login: devices logged in at once (both ends of each connection are in this process: at most half the descriptor limit)")
+	fs.IntVar(&o.samples, "samples", 2000, "publish: sequential Pub → device samples")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run (load tool and emulator) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -90,6 +93,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return startupMode(ctx, o, out)
 	case "login":
 		return loginMode(ctx, o, out)
+	case "publish":
+		if !devicesSet(fs) {
+			o.devices = 1000
+		}
+		return publishMode(ctx, o, out)
 	}
-	return fmt.Errorf("unknown mode %q: rpc, logs, batch, store, login or startup", mode)
+	return fmt.Errorf("unknown mode %q: rpc, logs, batch, store, login, publish or startup", mode)
+}
+
+// devicesSet says whether -devices was given (publish has its own default).
+func devicesSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "devices" })
+	return set
 }
