@@ -9,6 +9,19 @@ time="${FUZZTIME:-4s}"
 for pkg in ./signature ./internal/pop ./internal/iot ./internal/things ./fixtures; do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
     echo "-- $pkg $target ($time)"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$time" "$pkg" >/dev/null
+    out="$(mktemp)"
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$time" "$pkg" >"$out" 2>&1; then
+      # A found input is written under testdata/fuzz and fails the run. The
+      # fuzzing engine can also stop on its own on a loaded machine ("fuzzing
+      # process hung or terminated unexpectedly") with no input written: that
+      # is retried once, and shown either way.
+      cat "$out"
+      if ls "$pkg/testdata/fuzz/$target" >/dev/null 2>&1 && [ -n "$(git status --porcelain "$pkg/testdata/fuzz/$target")" ]; then
+        exit 1
+      fi
+      echo "-- $pkg $target: no failing input was written; running it again"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$time" "$pkg" || exit 1
+    fi
+    rm -f "$out"
   done
 done
