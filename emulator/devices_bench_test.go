@@ -43,20 +43,7 @@ func rawConnect(addr, id, user, pass string, keepalive uint16) (net.Conn, byte, 
 	vh = append(vh, mqttString(id)...)
 	vh = append(vh, mqttString(user)...)
 	vh = append(vh, mqttString(pass)...)
-	pkt := []byte{0x10}
-	for n := len(vh); ; {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		pkt = append(pkt, d)
-		if n == 0 {
-			break
-		}
-	}
-	pkt = append(pkt, vh...)
-	if _, err := conn.Write(pkt); err != nil {
+	if _, err := conn.Write(mqttPacket(0x10, vh)); err != nil {
 		conn.Close()
 		return nil, 0, err
 	}

@@ -55,14 +55,11 @@ func thingsGoldenServer(t *testing.T, clock func() time.Time) *emutest.Server {
 func TestThingsGolden(t *testing.T) {
 	const pk = "a1TestProd1"
 	window := map[string]string{"StartTime": "1767265200000", "EndTime": "1767272400000"}
-	with := func(extra ...map[string]string) map[string]string {
-		out := map[string]string{"ProductKey": pk, "DeviceName": goldenLamp}
-		for _, m := range extra {
-			for k, v := range m {
-				out[k] = v
-			}
-		}
-		return out
+	lamp := map[string]string{"ProductKey": pk, "DeviceName": goldenLamp}
+	// onLamp is the lamp's ProductKey and DeviceName with extra
+	// parameters, later ones winning (with, in things_test.go).
+	onLamp := func(extra ...map[string]string) map[string]string {
+		return with(append([]map[string]string{lamp}, extra...)...)
 	}
 	tsl := `{"properties":[{"identifier":"level","name":"Level","accessMode":"rw","dataType":{"type":"int","specs":{"min":"0","max":"10","step":"1"}}}]}`
 	cases := []struct {
@@ -73,29 +70,29 @@ func TestThingsGolden(t *testing.T) {
 		{"Pub", "topic_not_allowed", map[string]string{"ProductKey": pk, "TopicFullName": "/sys/" + pk + "/" + goldenLamp + "/thing/service/property/set", "MessageContent": "aGk="}},
 		{"PubBroadcast", "success", map[string]string{"ProductKey": pk, "MessageContent": "aGk="}},
 		{"PubBroadcast", "not_base64", map[string]string{"ProductKey": pk, "MessageContent": "%%%"}},
-		{"RRpc", "success", with(map[string]string{"RequestBase64Byte": "aGk=", "Timeout": "1000"})},
-		{"RRpc", "offline", with(map[string]string{"DeviceName": "golden-idle", "RequestBase64Byte": "aGk=", "Timeout": "1000"})},
-		{"RRpc", "bad_timeout", with(map[string]string{"RequestBase64Byte": "aGk=", "Timeout": "10"})},
-		{"SetDeviceProperty", "success", with(map[string]string{"Items": `{"LightSwitch":0}`})},
-		{"SetDeviceProperty", "read_only", with(map[string]string{"Items": `{"temperature":1}`})},
-		{"SetDeviceProperty", "inactive", with(map[string]string{"DeviceName": "golden-new", "Items": `{"LightSwitch":0}`})},
+		{"RRpc", "success", onLamp(map[string]string{"RequestBase64Byte": "aGk=", "Timeout": "1000"})},
+		{"RRpc", "offline", onLamp(map[string]string{"DeviceName": "golden-idle", "RequestBase64Byte": "aGk=", "Timeout": "1000"})},
+		{"RRpc", "bad_timeout", onLamp(map[string]string{"RequestBase64Byte": "aGk=", "Timeout": "10"})},
+		{"SetDeviceProperty", "success", onLamp(map[string]string{"Items": `{"LightSwitch":0}`})},
+		{"SetDeviceProperty", "read_only", onLamp(map[string]string{"Items": `{"temperature":1}`})},
+		{"SetDeviceProperty", "inactive", onLamp(map[string]string{"DeviceName": "golden-new", "Items": `{"LightSwitch":0}`})},
 		{"SetDevicesProperty", "success", map[string]string{"ProductKey": pk, "DeviceName.1": goldenLamp, "DeviceName.2": "golden-idle", "Items": `{"LightSwitch":0}`}},
 		{"SetDevicesProperty", "bad_items", map[string]string{"ProductKey": pk, "DeviceName.1": goldenLamp, "Items": `[1]`}},
-		{"InvokeThingService", "success", with(map[string]string{"Identifier": "reboot", "Args": `{"delay":1}`})},
-		{"InvokeThingService", "async_success", with(map[string]string{"Identifier": "setTimer", "Args": `{"seconds":1}`})},
-		{"InvokeThingService", "unknown_service", with(map[string]string{"Identifier": "nope", "Args": `{}`})},
+		{"InvokeThingService", "success", onLamp(map[string]string{"Identifier": "reboot", "Args": `{"delay":1}`})},
+		{"InvokeThingService", "async_success", onLamp(map[string]string{"Identifier": "setTimer", "Args": `{"seconds":1}`})},
+		{"InvokeThingService", "unknown_service", onLamp(map[string]string{"Identifier": "nope", "Args": `{}`})},
 		{"InvokeThingsService", "success", map[string]string{"ProductKey": pk, "DeviceName.1": goldenLamp, "Identifier": "setTimer", "Args": `{"seconds":1}`}},
 		{"InvokeThingsService", "unknown_service", map[string]string{"ProductKey": pk, "DeviceName.1": goldenLamp, "Identifier": "nope", "Args": `{}`}},
-		{"QueryDevicePropertyStatus", "success", with()},
-		{"QueryDevicePropertyStatus", "unknown_device", with(map[string]string{"DeviceName": "no-such-lamp"})},
-		{"QueryDevicePropertyData", "success", with(window, map[string]string{"Identifier": "temperature", "Asc": "1", "PageSize": "10"})},
-		{"QueryDevicePropertyData", "bad_window", with(map[string]string{"Identifier": "temperature", "StartTime": "1767272400000", "EndTime": "1767265200000", "Asc": "1", "PageSize": "10"})},
-		{"QueryDevicePropertiesData", "success", with(window, map[string]string{"Identifier.1": "temperature", "Identifier.2": "humidity", "Asc": "1", "PageSize": "10"})},
-		{"QueryDevicePropertiesData", "page_size", with(window, map[string]string{"Identifier.1": "temperature", "Asc": "1", "PageSize": "1000"})},
-		{"QueryDeviceEventData", "success", with(window, map[string]string{"Asc": "0", "PageSize": "10"})},
-		{"QueryDeviceEventData", "unknown_device", with(window, map[string]string{"DeviceName": "no-such-lamp"})},
-		{"QueryDeviceServiceData", "success", with(window, map[string]string{"Asc": "0", "PageSize": "10"})},
-		{"QueryDeviceServiceData", "unknown_device", with(window, map[string]string{"DeviceName": "no-such-lamp"})},
+		{"QueryDevicePropertyStatus", "success", onLamp()},
+		{"QueryDevicePropertyStatus", "unknown_device", onLamp(map[string]string{"DeviceName": "no-such-lamp"})},
+		{"QueryDevicePropertyData", "success", onLamp(window, map[string]string{"Identifier": "temperature", "Asc": "1", "PageSize": "10"})},
+		{"QueryDevicePropertyData", "bad_window", onLamp(map[string]string{"Identifier": "temperature", "StartTime": "1767272400000", "EndTime": "1767265200000", "Asc": "1", "PageSize": "10"})},
+		{"QueryDevicePropertiesData", "success", onLamp(window, map[string]string{"Identifier.1": "temperature", "Identifier.2": "humidity", "Asc": "1", "PageSize": "10"})},
+		{"QueryDevicePropertiesData", "page_size", onLamp(window, map[string]string{"Identifier.1": "temperature", "Asc": "1", "PageSize": "1000"})},
+		{"QueryDeviceEventData", "success", onLamp(window, map[string]string{"Asc": "0", "PageSize": "10"})},
+		{"QueryDeviceEventData", "unknown_device", onLamp(window, map[string]string{"DeviceName": "no-such-lamp"})},
+		{"QueryDeviceServiceData", "success", onLamp(window, map[string]string{"Asc": "0", "PageSize": "10"})},
+		{"QueryDeviceServiceData", "unknown_device", onLamp(window, map[string]string{"DeviceName": "no-such-lamp"})},
 		{"UpdateProduct", "success", map[string]string{"ProductKey": pk, "ProductName": "renamed_product", "Description": "golden"}},
 		{"UpdateProduct", "unknown_product", map[string]string{"ProductKey": "a1NoSuchProd", "ProductName": "renamed_product"}},
 		{"QueryThingModel", "success", map[string]string{"ProductKey": pk}},
@@ -108,14 +105,14 @@ func TestThingsGolden(t *testing.T) {
 		{"PublishThingModel", "version_taken", map[string]string{"ProductKey": pk, "ModelVersion": "1.0.0"}},
 		{"GetThingModelTsl", "success", map[string]string{"ProductKey": pk}},
 		{"GetThingModelTsl", "unknown_product", map[string]string{"ProductKey": "a1NoSuchProd"}},
-		{"UpdateDeviceShadow", "success", with(map[string]string{"ShadowMessage": `{"method":"update","state":{"desired":{"color":"green"}},"version":2}`})},
-		{"UpdateDeviceShadow", "stale_version", with(map[string]string{"ShadowMessage": `{"method":"update","state":{"desired":{"color":"green"}},"version":1}`})},
-		{"GetDeviceShadow", "success", with()},
-		{"GetDeviceShadow", "unknown_device", with(map[string]string{"DeviceName": "no-such-lamp"})},
-		{"SetDeviceDesiredProperty", "success", with(map[string]string{"Items": `{"LightSwitch":0}`, "Versions": `{"LightSwitch":1}`})},
-		{"SetDeviceDesiredProperty", "stale_version", with(map[string]string{"Items": `{"LightSwitch":0}`, "Versions": `{"LightSwitch":0}`})},
-		{"QueryDeviceDesiredProperty", "success", with(map[string]string{"Identifier.1": "LightSwitch"})},
-		{"QueryDeviceDesiredProperty", "unknown_device", with(map[string]string{"DeviceName": "no-such-lamp"})},
+		{"UpdateDeviceShadow", "success", onLamp(map[string]string{"ShadowMessage": `{"method":"update","state":{"desired":{"color":"green"}},"version":2}`})},
+		{"UpdateDeviceShadow", "stale_version", onLamp(map[string]string{"ShadowMessage": `{"method":"update","state":{"desired":{"color":"green"}},"version":1}`})},
+		{"GetDeviceShadow", "success", onLamp()},
+		{"GetDeviceShadow", "unknown_device", onLamp(map[string]string{"DeviceName": "no-such-lamp"})},
+		{"SetDeviceDesiredProperty", "success", onLamp(map[string]string{"Items": `{"LightSwitch":0}`, "Versions": `{"LightSwitch":1}`})},
+		{"SetDeviceDesiredProperty", "stale_version", onLamp(map[string]string{"Items": `{"LightSwitch":0}`, "Versions": `{"LightSwitch":0}`})},
+		{"QueryDeviceDesiredProperty", "success", onLamp(map[string]string{"Identifier.1": "LightSwitch"})},
+		{"QueryDeviceDesiredProperty", "unknown_device", onLamp(map[string]string{"DeviceName": "no-such-lamp"})},
 	}
 	for _, tc := range cases {
 		for _, format := range formats {
