@@ -84,10 +84,10 @@ func (s *Service) shadowUplink(ctx context.Context, dev iot.Device, payload []by
 		sh, err := s.shadowOf(ctx, dev)
 		if err != nil {
 			s.log.Error("shadow get: store", "productKey", dev.ProductKey, "deviceName", dev.DeviceName, "err", err)
-			s.send(ctx, dev, topic, iot.ShadowReplyError(&iot.ShadowError{Code: 500, Message: "Server exception."}, now))
+			s.send(ctx, dev, topic, iot.ShadowReplyError(&iot.ShadowError{Code: 500, Message: "Server exception."}, now), "")
 			return
 		}
-		s.send(ctx, dev, topic, iot.ShadowGetReply(sh, now))
+		s.send(ctx, dev, topic, iot.ShadowGetReply(sh, now), "")
 		return
 	}
 	var next iot.Shadow
@@ -97,11 +97,11 @@ func (s *Service) shadowUplink(ctx context.Context, dev iot.Device, payload []by
 	var se *iot.ShadowError
 	switch {
 	case errors.As(err, &se):
-		s.send(ctx, dev, topic, iot.ShadowReplyError(se, now))
+		s.send(ctx, dev, topic, iot.ShadowReplyError(se, now), "")
 	case err != nil:
 		s.log.Error("shadow update: store", "productKey", dev.ProductKey, "deviceName", dev.DeviceName, "err", err)
-		s.send(ctx, dev, topic, iot.ShadowReplyError(&iot.ShadowError{Code: 500, Message: "Server exception."}, now))
+		s.send(ctx, dev, topic, iot.ShadowReplyError(&iot.ShadowError{Code: 500, Message: "Server exception."}, now), "")
 	default:
-		s.send(ctx, dev, topic, iot.ShadowReplySuccess(next.Version, now))
+		s.send(ctx, dev, topic, iot.ShadowReplySuccess(next.Version, now), "")
 	}
 }

@@ -17,12 +17,15 @@ import (
 // replies and shadow messages are acted on and answered.
 func (s *Service) Uplink(dev iot.Device, topic string, payload []byte, qos byte, virtual bool) {
 	ctx := context.Background()
+	// Parsed once here for the log and for whichever handler acts on it.
+	req, ok := parseRequest(payload)
+	mid := alinkID(payload, req, ok)
 	s.logMessage(ctx, iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Uplink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
-		Topic: topic, QoS: qos, Payload: payload, MessageID: alinkID(payload), Virtual: virtual})
+		Topic: topic, QoS: qos, Payload: payload, MessageID: mid, Virtual: virtual})
 	id := dev.ProductKey + "/" + dev.DeviceName
 	switch {
 	case strings.HasPrefix(topic, "/sys/"+id+"/"):
-		s.sysUplink(ctx, dev, topic, strings.TrimPrefix(topic, "/sys/"+id+"/"), payload)
+		s.sysUplink(ctx, dev, topic, strings.TrimPrefix(topic, "/sys/"+id+"/"), payload, req, ok, mid)
 	case topic == "/shadow/update/"+id:
 		s.shadowUplink(ctx, dev, payload)
 	case strings.HasPrefix(topic, "/ext/rrpc/"):
@@ -31,44 +34,44 @@ func (s *Service) Uplink(dev iot.Device, topic string, payload []byte, qos byte,
 	}
 }
 
-func (s *Service) sysUplink(ctx context.Context, dev iot.Device, topic, rest string, payload []byte) {
+// sysUplink acts on a /sys topic; req and ok are parseRequest(payload),
+// mid its message id.
+func (s *Service) sysUplink(ctx context.Context, dev iot.Device, topic, rest string, payload []byte, req request, ok bool, mid string) {
 	switch {
 	case rest == "thing/event/property/post":
-		s.propertyPost(ctx, dev, topic, payload)
+		s.propertyPost(ctx, dev, topic, req, ok)
 	case strings.HasPrefix(rest, "thing/event/") && strings.HasSuffix(rest, "/post"):
 		ev := strings.TrimSuffix(strings.TrimPrefix(rest, "thing/event/"), "/post")
 		if ev != "" && !strings.Contains(ev, "/") {
-			s.eventPost(ctx, dev, topic, ev, payload)
+			s.eventPost(ctx, dev, topic, ev, req, ok)
 		}
 	case rest == "thing/service/property/set_reply":
-		s.setReply(ctx, dev, payload)
+		s.setReply(ctx, dev, mid, payload)
 	case strings.HasPrefix(rest, "thing/service/") && strings.HasSuffix(rest, "_reply"):
-		s.serviceReply(ctx, dev, payload)
+		s.serviceReply(ctx, dev, mid, payload)
 	case strings.HasPrefix(rest, "rrpc/response/"):
 		s.resolve(dev, strings.TrimPrefix(rest, "rrpc/response/"), payload)
 	case rest == "thing/property/desired/get":
-		s.desiredGet(ctx, dev, topic, payload)
+		s.desiredGet(ctx, dev, topic, req, ok)
 	}
 }
 
-// alinkID is the id of an Alink message, "" when it has none.
-func alinkID(payload []byte) string {
-	if len(payload) == 0 || payload[0] != '{' {
+// alinkID is the id of an Alink message, "" when it has none; req and ok
+// are parseRequest(payload).
+func alinkID(payload []byte, req request, ok bool) string {
+	if !ok || len(payload) == 0 || payload[0] != '{' {
 		return ""
 	}
-	r, ok := parseRequest(payload)
-	if !ok {
-		return ""
-	}
-	return r.idString()
+	return req.idString()
 }
 
-// send answers a device: logged as a downlink, then delivered (a virtual
-// device takes its replies silently).
-func (s *Service) send(ctx context.Context, dev iot.Device, topic string, payload []byte) {
+// send answers a device: logged as a downlink with its message id (the
+// request's, "" for shadow replies), then delivered (a virtual device
+// takes its replies silently).
+func (s *Service) send(ctx context.Context, dev iot.Device, topic string, payload []byte, mid string) {
 	v := s.virtualOf(dev)
 	s.logMessage(ctx, iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Downlink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
-		Topic: topic, Payload: payload, MessageID: alinkID(payload), Virtual: v != nil})
+		Topic: topic, Payload: payload, MessageID: mid, Virtual: v != nil})
 	if v == nil {
 		s.tr.Deliver(dev.AccessKeyID, dev.IotID, topic, payload, 0)
 	}
@@ -131,12 +134,11 @@ func (s *Service) checkItems(m *iot.ThingModel, items map[string]any, fromDevice
 // propertyPost stores what a thing.event.property.post reports: values
 // that break the thing model are dropped and the reply carries their
 // Alink code; undeclared identifiers are dropped (refused in strict mode).
-func (s *Service) propertyPost(ctx context.Context, dev iot.Device, topic string, payload []byte) {
+func (s *Service) propertyPost(ctx context.Context, dev iot.Device, topic string, req request, ok bool) {
 	const method = "thing.event.property.post"
-	req, ok := parseRequest(payload)
 	answer := func(code int, message string) {
 		if !req.noAck {
-			s.send(ctx, dev, topic+"_reply", reply(req.id, code, nil, message, method))
+			s.send(ctx, dev, topic+"_reply", reply(req.id, code, nil, message, method), req.idString())
 		}
 	}
 	var params map[string]any
@@ -189,11 +191,10 @@ func (s *Service) record(ctx context.Context, dev iot.Device, good []checked, ti
 
 // setReply applies a property set the device acknowledged with code 200:
 // the values sent become its reported ones, as on the platform.
-func (s *Service) setReply(ctx context.Context, dev iot.Device, payload []byte) {
+func (s *Service) setReply(ctx context.Context, dev iot.Device, id string, payload []byte) {
 	var r struct {
 		Code json.Number `json:"code"`
 	}
-	id := alinkID(payload)
 	if id == "" || decodeJSON(payload, &r) != nil {
 		return
 	}
@@ -256,12 +257,11 @@ func msOf(v any) time.Time {
 
 // eventPost stores a thing.event.{id}.post; an event the model does not
 // declare, or whose output breaks it, is dropped with an Alink code.
-func (s *Service) eventPost(ctx context.Context, dev iot.Device, topic, identifier string, payload []byte) {
+func (s *Service) eventPost(ctx context.Context, dev iot.Device, topic, identifier string, req request, ok bool) {
 	method := "thing.event." + identifier + ".post"
-	req, ok := parseRequest(payload)
 	answer := func(code int, message string) {
 		if !req.noAck {
-			s.send(ctx, dev, topic+"_reply", reply(req.id, code, nil, message, method))
+			s.send(ctx, dev, topic+"_reply", reply(req.id, code, nil, message, method), req.idString())
 		}
 	}
 	var params struct {
@@ -332,8 +332,7 @@ func (s *Service) eventPost(ctx context.Context, dev iot.Device, topic, identifi
 }
 
 // serviceReply records a device's reply to an async service call.
-func (s *Service) serviceReply(ctx context.Context, dev iot.Device, payload []byte) {
-	id := alinkID(payload)
+func (s *Service) serviceReply(ctx context.Context, dev iot.Device, id string, payload []byte) {
 	if id == "" {
 		return
 	}
@@ -345,8 +344,7 @@ func (s *Service) serviceReply(ctx context.Context, dev iot.Device, payload []by
 
 // desiredGet answers thing.property.desired.get with the desired value
 // and version of each identifier asked for (all when none).
-func (s *Service) desiredGet(ctx context.Context, dev iot.Device, topic string, payload []byte) {
-	req, ok := parseRequest(payload)
+func (s *Service) desiredGet(ctx context.Context, dev iot.Device, topic string, req request, ok bool) {
 	if req.noAck {
 		return
 	}
@@ -355,13 +353,13 @@ func (s *Service) desiredGet(ctx context.Context, dev iot.Device, topic string, 
 		ok = false
 	}
 	if !ok {
-		s.send(ctx, dev, topic+"_reply", reply(req.id, codeParamError, nil, "request parameter error: params must be a list of identifiers", "thing.property.desired.get"))
+		s.send(ctx, dev, topic+"_reply", reply(req.id, codeParamError, nil, "request parameter error: params must be a list of identifiers", "thing.property.desired.get"), req.idString())
 		return
 	}
 	desired, err := s.st.DesiredProperties(ctx, dev.IotID)
 	if err != nil {
 		s.log.Error("desired get: store", "productKey", dev.ProductKey, "deviceName", dev.DeviceName, "err", err)
-		s.send(ctx, dev, topic+"_reply", reply(req.id, 6760, nil, "system exception", "thing.property.desired.get"))
+		s.send(ctx, dev, topic+"_reply", reply(req.id, 6760, nil, "system exception", "thing.property.desired.get"), req.idString())
 		return
 	}
 	if len(ids) == 0 {
@@ -384,5 +382,5 @@ func (s *Service) desiredGet(ctx context.Context, dev iot.Device, topic string, 
 		data[k] = map[string]any{"value": v, "version": d.Version}
 	}
 	body, _ := json.Marshal(data)
-	s.send(ctx, dev, topic+"_reply", reply(req.id, codeOK, body, "", "thing.property.desired.get"))
+	s.send(ctx, dev, topic+"_reply", reply(req.id, codeOK, body, "", "thing.property.desired.get"), req.idString())
 }
