@@ -115,8 +115,10 @@ func BenchmarkPropertyPost(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		vals := []iot.PropertyValue{{Identifier: "temperature", DataType: "float", Value: fmt.Sprint(20 + i%10), Time: time.UnixMilli(int64(i))},
 			{Identifier: "humidity", DataType: "int", Value: fmt.Sprint(i % 100), Time: time.UnixMilli(int64(i))}}
-		if err := st.RecordProperties(ctx, d.IotID, vals, 100); err != nil {
+		if err := st.RecordProperties(ctx, d.IotID, vals, benchKeep); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
+
+var benchKeep = 100

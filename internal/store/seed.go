@@ -12,6 +12,8 @@ import (
 // the seeds, in one transaction: no request ever sees a reset or a fixture
 // load half done, and a crash during one leaves the state as it was.
 func (s *Store) Replace(ctx context.Context, accessKeyID string, seeds []iot.Seed) error {
+	// What devices reported before the reset lands first, and goes with it.
+	s.flush()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := wipe(ctx, tx, accessKeyID); err != nil {
 			return err

@@ -28,9 +28,10 @@ var migrations embed.FS
 
 // Store is the emulator's state. It is safe for concurrent use.
 type Store struct {
-	db   *pool
-	now  func() time.Time
-	lock *os.File // held while a file database is open
+	db    *pool
+	now   func() time.Time
+	lock  *os.File // held while a file database is open
+	group *group   // group.go
 }
 
 // Memory is the DSN of a private in-memory database.
@@ -89,11 +90,15 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		r.SetConnMaxIdleTime(0)
 		s.db.r = r
 	}
+	s.startGroup()
 	return s, nil
 }
 
 // Close closes the database and releases its lock.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.stopGroup()
+	}
 	err := s.db.Close()
 	closeLock(s.lock)
 	s.lock = nil

@@ -138,7 +138,7 @@ func (s *Store) RecordProperties(ctx context.Context, iotID string, vals []iot.P
 	if len(vals) == 0 {
 		return nil
 	}
-	return s.deviceTx(ctx, func(tx *sql.Tx) error {
+	return s.groupTx(func(tx *sql.Tx) error {
 		for _, v := range vals {
 			ms := v.Time.UnixMilli()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO property_latest(iot_id, identifier, data_type, value, time_ms) VALUES(?,?,?,?,?)
@@ -151,18 +151,26 @@ func (s *Store) RecordProperties(ctx context.Context, iotID string, vals []iot.P
 				return err
 			}
 		}
-		return trim(ctx, tx, "property_history", iotID, keep)
+		return trim(ctx, tx, "property_history", iotID, len(vals), keep)
 	})
 }
 
-// trim keeps a device's newest keep rows of a history table.
-func trim(ctx context.Context, tx *sql.Tx, table, iotID string, keep int) error {
-	if keep <= 0 {
+// trim counts the added rows a device just wrote to a history table and
+// keeps its newest keep rows (0: all); the count (migration 0005) makes it
+// cost the rows it deletes, not the rows it keeps.
+func trim(ctx context.Context, tx *sql.Tx, table, iotID string, added, keep int) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `INSERT INTO history_counts(iot_id, tbl, n) VALUES(?,?,?)
+		ON CONFLICT(iot_id, tbl) DO UPDATE SET n = n + excluded.n RETURNING n`, iotID, table, added).Scan(&n); err != nil {
+		return err
+	}
+	if keep <= 0 || n <= keep {
 		return nil
 	}
-	// The seq of the oldest row kept; rows before it go.
-	_, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE iot_id=? AND seq < (SELECT seq FROM `+table+` WHERE iot_id=? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-		iotID, iotID, keep-1)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE seq IN (SELECT seq FROM `+table+` WHERE iot_id=? ORDER BY seq LIMIT ?)`, iotID, n-keep); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE history_counts SET n=? WHERE iot_id=? AND tbl=?`, keep, iotID, table)
 	return err
 }
 
@@ -219,12 +227,12 @@ func (s *Store) PropertyHistory(ctx context.Context, q iot.HistoryQuery) ([]iot.
 // RecordEvent stores an event a device posted, keeping the device's
 // newest keep events (0: all).
 func (s *Store) RecordEvent(ctx context.Context, e iot.EventRecord, keep int) error {
-	return s.deviceTx(ctx, func(tx *sql.Tx) error {
+	return s.groupTx(func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO event_history(iot_id, identifier, name, event_type, output_data, time_ms) VALUES(?,?,?,?,?,?)`,
 			e.IotID, e.Identifier, e.Name, e.EventType, e.OutputData, e.Time.UnixMilli()); err != nil {
 			return err
 		}
-		return trim(ctx, tx, "event_history", e.IotID, keep)
+		return trim(ctx, tx, "event_history", e.IotID, 1, keep)
 	})
 }
 
@@ -264,7 +272,7 @@ func (s *Store) RecordServiceCall(ctx context.Context, r iot.ServiceRecord, keep
 			r.IotID, r.Identifier, r.Name, r.MessageID, r.InputData, r.OutputData, r.Time.UnixMilli()); err != nil {
 			return err
 		}
-		return trim(ctx, tx, "service_history", r.IotID, keep)
+		return trim(ctx, tx, "service_history", r.IotID, 1, keep)
 	})
 }
 
@@ -399,18 +407,21 @@ func (s *Store) SetDesired(ctx context.Context, iotID string, vals []iot.Desired
 	return out, err
 }
 
-// RecordMessage appends to the message log, keeping its newest keep
-// entries (0: all), and returns the entry's sequence number.
-func (s *Store) RecordMessage(ctx context.Context, m iot.Message, keep int) (int64, error) {
-	var seq int64
-	err := s.deviceTx(ctx, func(tx *sql.Tx) error {
+// LogMessage appends to the message log, keeping its newest keep entries
+// (0: all). It does not wait: the entry is written with the next group
+// (group.go), before any later read of the log, and a failure goes to
+// onErr. A device is answered without waiting for its log line.
+func (s *Store) LogMessage(m iot.Message, keep int, onErr func(error)) {
+	ctx := context.Background()
+	s.groupAsync(func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages(access_key_id, time_ms, direction, product_key, device_name, topic, qos, payload, message_id, request_id, virtual)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?)`, m.AccessKeyID, m.Time.UnixMilli(), m.Direction, m.ProductKey, m.DeviceName, m.Topic, int(m.QoS), m.Payload,
 			m.MessageID, m.RequestID, m.Virtual)
 		if err != nil {
 			return err
 		}
-		if seq, err = res.LastInsertId(); err != nil {
+		seq, err := res.LastInsertId()
+		if err != nil {
 			return err
 		}
 		if keep > 0 && seq%64 == 0 {
@@ -419,12 +430,12 @@ func (s *Store) RecordMessage(ctx context.Context, m iot.Message, keep int) (int
 			_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE seq <= ?`, seq-int64(keep))
 		}
 		return err
-	})
-	return seq, err
+	}, onErr)
 }
 
 // Messages returns message-log entries, oldest first.
 func (s *Store) Messages(ctx context.Context, f iot.MessageFilter, keep int) ([]iot.Message, error) {
+	s.flush()
 	var where []string
 	var args []any
 	add := func(col, v string) {
@@ -479,6 +490,7 @@ func (s *Store) Messages(ctx context.Context, f iot.MessageFilter, keep int) ([]
 // ClearMessages empties the message log and returns how many entries it
 // held.
 func (s *Store) ClearMessages(ctx context.Context) (int, error) {
+	s.flush()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM messages`)
 	if err != nil {
 		return 0, err

@@ -42,16 +42,16 @@ func View(m iot.Message) MessageView {
 	return v
 }
 
-// logMessage records a message and announces it on the bus; a store
-// failure is logged, since the message itself went through.
-func (s *Service) logMessage(ctx context.Context, m iot.Message) {
+// logMessage records a message (without waiting for the store: see
+// store.LogMessage) and announces it on the bus; a store failure is
+// logged, since the message itself went through.
+func (s *Service) logMessage(_ context.Context, m iot.Message) {
 	m.Time = s.cfg.Now().UTC()
 	if m.Payload == nil {
 		m.Payload = []byte{}
 	}
-	if _, err := s.st.RecordMessage(ctx, m, s.cfg.MessageLog); err != nil {
-		s.log.Error("message log", "topic", m.Topic, "err", err)
-	}
+	topic := m.Topic
+	s.st.LogMessage(m, s.cfg.MessageLog, func(err error) { s.log.Error("message log", "topic", topic, "err", err) })
 	s.cfg.Bus.Publish(events.Event{Time: m.Time, Kind: events.Message, Data: View(m)})
 }
 
