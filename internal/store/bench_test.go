@@ -103,22 +103,57 @@ func BenchmarkDevicePage(b *testing.B) {
 }
 
 // BenchmarkPropertyPost is the store's share of one property post: the
-// latest values and the history of two properties.
+// latest values and the history of two properties, and the post's two
+// message-log lines; with a history bound of 100, with one of 10,000 that
+// the device has filled (the trim used to walk the bound on every post),
+// and from 256 devices at once (their writes share transactions).
 func BenchmarkPropertyPost(b *testing.B) {
-	st := benchStore(b)
 	ctx := context.Background()
-	d, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: "dev1"}, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
+	post := func(b *testing.B, st *store.Store, d iot.Device, i, keep int) {
 		vals := []iot.PropertyValue{{Identifier: "temperature", DataType: "float", Value: fmt.Sprint(20 + i%10), Time: time.UnixMilli(int64(i))},
 			{Identifier: "humidity", DataType: "int", Value: fmt.Sprint(i % 100), Time: time.UnixMilli(int64(i))}}
-		if err := st.RecordProperties(ctx, d.IotID, vals, benchKeep); err != nil {
+		m := iot.Message{AccessKeyID: "ak", Direction: iot.Uplink, ProductKey: d.ProductKey, DeviceName: d.DeviceName, Topic: "/sys/a1Prod/" + d.DeviceName + "/thing/event/property/post",
+			Payload: []byte(`{"id":"1","version":"1.0","params":{"humidity":3},"method":"thing.event.property.post"}`), MessageID: "1"}
+		st.LogMessage(m, 10000, func(err error) { b.Error(err) })
+		if err := st.RecordProperties(ctx, d.IotID, vals, keep); err != nil {
 			b.Fatal(err)
 		}
+		m.Direction, m.Topic = iot.Downlink, m.Topic+"_reply"
+		st.LogMessage(m, 10000, func(err error) { b.Error(err) })
 	}
+	device := func(b *testing.B, st *store.Store, name string) iot.Device {
+		d, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: name}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	for _, keep := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("one device, history bound %d, filled", keep), func(b *testing.B) {
+			st := benchStore(b)
+			d := device(b, st, "dev1")
+			for i := range keep / 2 {
+				post(b, st, d, i, keep)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				post(b, st, d, i, keep)
+			}
+		})
+	}
+	b.Run("256 devices at once", func(b *testing.B) {
+		st := benchStore(b)
+		devs := make(chan iot.Device, 256)
+		for i := range 256 {
+			devs <- device(b, st, fmt.Sprintf("dev%03d", i))
+		}
+		b.ReportAllocs()
+		b.SetParallelism(128) // 256 goroutines on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			d := <-devs
+			for i := 0; pb.Next(); i++ {
+				post(b, st, d, i, 100)
+			}
+		})
+	})
 }
-
-var benchKeep = 100

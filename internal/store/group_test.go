@@ -99,6 +99,17 @@ func TestGroupCommit(t *testing.T) {
 		require.Len(t, ms, 100)
 		assert.Equal(t, "99", string(ms[len(ms)-1].Payload), "the newest last")
 	})
+	t.Run("the message log keeps its newest keep entries however they were grouped", func(t *testing.T) {
+		st := open(t)
+		for i := range 1000 {
+			st.LogMessage(iot.Message{AccessKeyID: "a", Direction: iot.Uplink, Topic: "/t", Payload: []byte(strconv.Itoa(i))}, 100, func(err error) { t.Error(err) })
+		}
+		ms, err := st.Messages(ctx, iot.MessageFilter{}, 100)
+		require.NoError(t, err)
+		require.Len(t, ms, 100)
+		assert.Equal(t, "900", string(ms[0].Payload), "the oldest kept")
+		assert.Equal(t, "999", string(ms[99].Payload), "the newest")
+	})
 	t.Run("a message that cannot be stored is reported to its callback", func(t *testing.T) {
 		st := open(t)
 		failed := make(chan error, 1)

@@ -138,21 +138,8 @@ func (s *Store) RecordProperties(ctx context.Context, iotID string, vals []iot.P
 	if len(vals) == 0 {
 		return nil
 	}
-	return s.groupTx(func(tx *sql.Tx) error {
-		for _, v := range vals {
-			ms := v.Time.UnixMilli()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO property_latest(iot_id, identifier, data_type, value, time_ms) VALUES(?,?,?,?,?)
-				ON CONFLICT(iot_id, identifier) DO UPDATE SET data_type=excluded.data_type, value=excluded.value, time_ms=excluded.time_ms
-				WHERE excluded.time_ms >= property_latest.time_ms`, iotID, v.Identifier, v.DataType, v.Value, ms); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO property_history(iot_id, identifier, value, time_ms) VALUES(?,?,?,?)`,
-				iotID, v.Identifier, v.Value, ms); err != nil {
-				return err
-			}
-		}
-		return trim(ctx, tx, "property_history", iotID, len(vals), keep)
-	})
+	// Written with the rest of the group (group.go: writeGroup).
+	return s.groupWait(groupJob{props: &propertyWrite{iotID: iotID, vals: vals}, keep: keep})
 }
 
 // trim counts the added rows a device just wrote to a history table and
@@ -167,6 +154,12 @@ func trim(ctx context.Context, tx *sql.Tx, table, iotID string, added, keep int)
 	if keep <= 0 || n <= keep {
 		return nil
 	}
+	return cut(ctx, tx, table, iotID, n, keep)
+}
+
+// cut deletes a device's oldest rows of a history table that holds n of
+// them, down to keep, and counts it.
+func cut(ctx context.Context, tx *sql.Tx, table, iotID string, n, keep int) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE seq IN (SELECT seq FROM `+table+` WHERE iot_id=? ORDER BY seq LIMIT ?)`, iotID, n-keep); err != nil {
 		return err
 	}
@@ -412,25 +405,8 @@ func (s *Store) SetDesired(ctx context.Context, iotID string, vals []iot.Desired
 // (group.go), before any later read of the log, and a failure goes to
 // onErr. A device is answered without waiting for its log line.
 func (s *Store) LogMessage(m iot.Message, keep int, onErr func(error)) {
-	ctx := context.Background()
-	s.groupAsync(func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO messages(access_key_id, time_ms, direction, product_key, device_name, topic, qos, payload, message_id, request_id, virtual)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?)`, m.AccessKeyID, m.Time.UnixMilli(), m.Direction, m.ProductKey, m.DeviceName, m.Topic, int(m.QoS), m.Payload,
-			m.MessageID, m.RequestID, m.Virtual)
-		if err != nil {
-			return err
-		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if keep > 0 && seq%64 == 0 {
-			// Trimmed every 64 rows: a DELETE per message would double the
-			// cost of logging it.
-			_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE seq <= ?`, seq-int64(keep))
-		}
-		return err
-	}, onErr)
+	// Written with the rest of the group (group.go: writeGroup).
+	s.groupAsync(groupJob{msg: &m, keep: keep, onErr: onErr})
 }
 
 // Messages returns message-log entries, oldest first.
