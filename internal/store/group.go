@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -127,9 +126,6 @@ func (s *Store) commitLoop() {
 	batch := make([]groupJob, 0, maxGroup)
 	for j := range s.group.jobs {
 		batch = append(batch[:0], j)
-		if len(s.group.jobs) < maxGroup/4 {
-			runtime.Gosched()
-		}
 	more:
 		for len(batch) < maxGroup {
 			select {
