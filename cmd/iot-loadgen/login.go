@@ -162,8 +162,7 @@ func connect(addr, id, user, pass string) (net.Conn, byte, error) {
 
 // startBareMQTT serves a mochi broker that accepts every login: the limit
 // of the broker library the emulator embeds.
-// Extra hooks (a counter) go in after the allow-all one.
-func startBareMQTT(extra ...mqtt.Hook) (string, func(), error) {
+func startBareMQTT() (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -173,11 +172,6 @@ func startBareMQTT(extra ...mqtt.Hook) (string, func(), error) {
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return "", nil, err
-	}
-	for _, h := range extra {
-		if err := srv.AddHook(h, nil); err != nil {
-			return "", nil, err
-		}
 	}
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "bare", Address: addr})); err != nil {
 		return "", nil, err

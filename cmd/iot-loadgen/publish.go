@@ -75,11 +75,12 @@ func publishMode(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
+	defer posters.close()
 	pingers, err := connectPosters(bareAddr, creds, names, true)
 	if err != nil {
-		posters.close()
 		return fmt.Errorf("bare: %w", err)
 	}
+	defer pingers.close()
 	for range max(int(o.duration/time.Second), 2) {
 		if err := posters.run(time.Second); err != nil {
 			return fmt.Errorf("emulator: %w", err)
@@ -88,8 +89,6 @@ func publishMode(ctx context.Context, o options, out io.Writer) error {
 			return fmt.Errorf("bare: %w", err)
 		}
 	}
-	pingers.close()
-	posters.close()
 	emu, bare := posters.result(), pingers.result()
 	if err := checkProperties(ctx, in.url, names, emu.last); err != nil {
 		return err
@@ -195,7 +194,6 @@ func (p *posters) run(d time.Duration) error {
 	for i, c := range p.conns {
 		wg.Go(func() {
 			topic := postTopic(p.names[i])
-			readers, lats, last := p.readers, p.lats, p.last
 			for ; time.Now().Before(end); p.next[i]++ {
 				k := p.next[i]
 				t := time.Now()
@@ -209,14 +207,14 @@ func (p *posters) run(d time.Duration) error {
 				}
 				c.SetReadDeadline(time.Now().Add(10 * time.Second))
 				if p.ping {
-					if typ, _, err := readPacket(readers[i]); err != nil || typ != 0xD0 {
+					if typ, _, err := readPacket(p.readers[i]); err != nil || typ != 0xD0 {
 						errs[i] = fmt.Errorf("post %d: want PINGRESP, got %#x (%v)", k, typ, err)
 						return
 					}
-					lats[i] = append(lats[i], time.Since(t))
+					p.lats[i] = append(p.lats[i], time.Since(t))
 					continue
 				}
-				_, body, err := readPublish(readers[i])
+				_, body, err := readPublish(p.readers[i])
 				if err != nil {
 					errs[i] = fmt.Errorf("post %d: %w", k, err)
 					return
@@ -225,8 +223,8 @@ func (p *posters) run(d time.Duration) error {
 					errs[i] = fmt.Errorf("post %d: reply %s", k, body)
 					return
 				}
-				lats[i] = append(lats[i], time.Since(t))
-				last[i] = k % 100
+				p.lats[i] = append(p.lats[i], time.Since(t))
+				p.last[i] = k % 100
 			}
 		})
 	}

@@ -171,31 +171,24 @@ func writeGroup(ctx context.Context, tx *sql.Tx, batch []groupJob) error {
 	history := rowsInsert{head: `INSERT INTO property_history(iot_id, identifier, value, time_ms) VALUES`, width: 4}
 	counts := rowsInsert{head: `INSERT INTO history_counts(iot_id, tbl, n) VALUES`, width: 3,
 		tail: ` ON CONFLICT(iot_id, tbl) DO UPDATE SET n = n + excluded.n RETURNING iot_id, n`}
-	var lastSeq int64
 	msgKeep := 0
 	keeps := map[string]int{}
 	for _, j := range batch {
 		switch {
 		case j.msg != nil:
 			m := j.msg
-			res, err := msgs.add(ctx, tx, m.AccessKeyID, m.Time.UnixMilli(), m.Direction, m.ProductKey, m.DeviceName, m.Topic, int(m.QoS), m.Payload,
-				m.MessageID, m.RequestID, m.Virtual)
-			if err != nil {
+			if err := msgs.add(ctx, tx, m.AccessKeyID, m.Time.UnixMilli(), m.Direction, m.ProductKey, m.DeviceName, m.Topic, int(m.QoS), m.Payload,
+				m.MessageID, m.RequestID, m.Virtual); err != nil {
 				return err
-			}
-			if res != nil {
-				if lastSeq, err = res.LastInsertId(); err != nil {
-					return err
-				}
 			}
 			msgKeep = j.keep
 		case j.props != nil:
 			for _, v := range j.props.vals {
 				ms := v.Time.UnixMilli()
-				if _, err := latest.add(ctx, tx, j.props.iotID, v.Identifier, v.DataType, v.Value, ms); err != nil {
+				if err := latest.add(ctx, tx, j.props.iotID, v.Identifier, v.DataType, v.Value, ms); err != nil {
 					return err
 				}
-				if _, err := history.add(ctx, tx, j.props.iotID, v.Identifier, v.Value, ms); err != nil {
+				if err := history.add(ctx, tx, j.props.iotID, v.Identifier, v.Value, ms); err != nil {
 					return err
 				}
 			}
@@ -209,26 +202,20 @@ func writeGroup(ctx context.Context, tx *sql.Tx, batch []groupJob) error {
 			}
 		}
 	}
-	res, err := msgs.flush(ctx, tx)
-	if err != nil {
+	if err := msgs.flush(ctx, tx); err != nil {
 		return err
-	}
-	if res != nil {
-		if lastSeq, err = res.LastInsertId(); err != nil {
-			return err
-		}
 	}
 	// The log is trimmed when its seqs cross a multiple of 64: a DELETE per
 	// message would double the cost of logging it.
-	if n := int64(msgs.written); msgKeep > 0 && n > 0 && lastSeq/64 != (lastSeq-n)/64 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq <= ?`, lastSeq-int64(msgKeep)); err != nil {
+	if n, last := int64(msgs.written), msgs.lastID; msgKeep > 0 && n > 0 && last/64 != (last-n)/64 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq <= ?`, last-int64(msgKeep)); err != nil {
 			return err
 		}
 	}
-	if _, err := latest.flush(ctx, tx); err != nil {
+	if err := latest.flush(ctx, tx); err != nil {
 		return err
 	}
-	if _, err := history.flush(ctx, tx); err != nil {
+	if err := history.flush(ctx, tx); err != nil {
 		return err
 	}
 	if err := counts.flushCounted(ctx, tx); err != nil {
@@ -252,33 +239,43 @@ type rowsInsert struct {
 	args       []any
 	rows       int            // rows gathered, not written yet
 	written    int            // rows already written
+	lastID     int64          // the rowid of the last row written
 	counted    map[string]int // history_counts: each device's count after the group, from RETURNING
 }
 
-// add gathers a row and writes the statement when it is full; res is
-// that statement's result, nil when nothing was written.
-func (r *rowsInsert) add(ctx context.Context, tx *sql.Tx, vals ...any) (sql.Result, error) {
+// gather takes a row and reports whether the statement is full.
+func (r *rowsInsert) gather(vals ...any) bool {
 	r.args = append(r.args, vals...)
-	if r.rows++; r.rows < groupRows {
-		return nil, nil
+	r.rows++
+	return r.rows == groupRows
+}
+
+// add gathers a row and writes the statement when it is full.
+func (r *rowsInsert) add(ctx context.Context, tx *sql.Tx, vals ...any) error {
+	if !r.gather(vals...) {
+		return nil
 	}
 	return r.flush(ctx, tx)
 }
 
-// flush writes the rows gathered; nil when there were none.
-func (r *rowsInsert) flush(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
+// flush writes the rows gathered, if any.
+func (r *rowsInsert) flush(ctx context.Context, tx *sql.Tx) error {
 	if r.rows == 0 {
-		return nil, nil
+		return nil
 	}
 	q, args := r.statement()
-	return tx.ExecContext(ctx, q, args...)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	r.lastID, err = res.LastInsertId()
+	return err
 }
 
 // addCounted gathers a history_counts row (n rows added for iotID), and
 // reads the counts back when the statement is full.
 func (r *rowsInsert) addCounted(ctx context.Context, tx *sql.Tx, iotID string, n int) error {
-	r.args = append(r.args, iotID, "property_history", n)
-	if r.rows++; r.rows < groupRows {
+	if !r.gather(iotID, "property_history", n) {
 		return nil
 	}
 	return r.flushCounted(ctx, tx)

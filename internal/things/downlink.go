@@ -37,7 +37,7 @@ func reachable(d iot.Device) error {
 // answers it in process; direct skips the subscription (RRPC).
 func (s *Service) deliver(ctx context.Context, dev iot.Device, topic string, payload []byte, qos byte, mid, requestID string, direct bool) {
 	v := s.virtualOf(dev)
-	s.logMessage(ctx, iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Downlink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
+	s.logMessage(iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Downlink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
 		Topic: topic, QoS: qos, Payload: payload, MessageID: mid, RequestID: requestID, Virtual: v != nil})
 	switch {
 	case v != nil:
@@ -207,14 +207,14 @@ func (s *Service) Pub(ctx context.Context, accessKeyID, productKey, topic string
 			continue
 		}
 		reached[r.IotID] = true
-		s.logMessage(ctx, iot.Message{AccessKeyID: accessKeyID, Direction: iot.Downlink, ProductKey: r.ProductKey, DeviceName: r.DeviceName,
+		s.logMessage(iot.Message{AccessKeyID: accessKeyID, Direction: iot.Downlink, ProductKey: r.ProductKey, DeviceName: r.DeviceName,
 			Topic: topic, QoS: qos, Payload: payload, MessageID: id, RequestID: requestID})
 	}
 	for _, v := range s.virtualsOf(accessKeyID, productKey) {
 		if reached[v.dev.IotID] || !virtualReceives(v.dev, topic) {
 			continue
 		}
-		s.logMessage(ctx, iot.Message{AccessKeyID: accessKeyID, Direction: iot.Downlink, ProductKey: v.dev.ProductKey, DeviceName: v.dev.DeviceName,
+		s.logMessage(iot.Message{AccessKeyID: accessKeyID, Direction: iot.Downlink, ProductKey: v.dev.ProductKey, DeviceName: v.dev.DeviceName,
 			Topic: topic, QoS: qos, Payload: payload, MessageID: id, RequestID: requestID, Virtual: true})
 	}
 	return mid

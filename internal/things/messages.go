@@ -45,7 +45,7 @@ func View(m iot.Message) MessageView {
 // logMessage records a message (without waiting for the store: see
 // store.LogMessage) and announces it on the bus; a store failure is
 // logged, since the message itself went through.
-func (s *Service) logMessage(_ context.Context, m iot.Message) {
+func (s *Service) logMessage(m iot.Message) {
 	m.Time = s.cfg.Now().UTC()
 	if m.Payload == nil {
 		m.Payload = []byte{}

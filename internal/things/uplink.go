@@ -20,7 +20,7 @@ func (s *Service) Uplink(dev iot.Device, topic string, payload []byte, qos byte,
 	// Parsed once here for the log and for whichever handler acts on it.
 	req, ok := parseRequest(payload)
 	mid := alinkID(payload, req, ok)
-	s.logMessage(ctx, iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Uplink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
+	s.logMessage(iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Uplink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
 		Topic: topic, QoS: qos, Payload: payload, MessageID: mid, Virtual: virtual})
 	id := dev.ProductKey + "/" + dev.DeviceName
 	switch {
@@ -70,7 +70,7 @@ func alinkID(payload []byte, req request, ok bool) string {
 // takes its replies silently).
 func (s *Service) send(ctx context.Context, dev iot.Device, topic string, payload []byte, mid string) {
 	v := s.virtualOf(dev)
-	s.logMessage(ctx, iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Downlink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
+	s.logMessage(iot.Message{AccessKeyID: dev.AccessKeyID, Direction: iot.Downlink, ProductKey: dev.ProductKey, DeviceName: dev.DeviceName,
 		Topic: topic, Payload: payload, MessageID: mid, Virtual: v != nil})
 	if v == nil {
 		s.tr.Deliver(dev.AccessKeyID, dev.IotID, topic, payload, 0)
