@@ -46,6 +46,8 @@ type options struct {
 	actions  string
 	profile  string
 	devices  int
+	broker   string
+	heap     string
 	samples  int
 }
 
@@ -62,8 +64,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.max, "max", 1_000_000, "largest store size of the store sweep")
 	fs.StringVar(&o.svg, "svg", "docs", "directory the SVG plots are written to (\"\": none)")
 	fs.StringVar(&o.actions, "actions", "status,detail,page", "rpc: which actions (status, detail, page, devstatus, querydevice)")
-	fs.IntVar(&o.devices, "devices", 4000, "login: devices logged in at once (both ends of each connection are in this process: at most half the descriptor limit)")
+	fs.IntVar(&o.devices, "devices", 10000, "login: devices logged in at once (the broker runs in a child process; each side needs one descriptor per device)")
+	fs.StringVar(&o.broker, "broker", "emulator", "serve-login (internal, started by login): which broker the child serves, emulator or bare")
 	fs.IntVar(&o.samples, "samples", 2000, "publish: sequential Pub → device samples")
+	fs.StringVar(&o.heap, "heapprofile", "", "login: write the emulator child's heap profile, taken with every device online, to this file")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run (load tool and emulator) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -78,6 +82,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if mode == "serve-login" {
+		return serveLogin(ctx, o.broker, o.devices, os.Stdin, out)
 	}
 	fmt.Fprintf(out, "# iot-loadgen %s on %s\n", mode, machine())
 	switch mode {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/iot"
 
-	"github.com/iot-emulator/iot-emulator/emulator"
 	"github.com/iot-emulator/iot-emulator/fixtures"
 	"github.com/iot-emulator/iot-emulator/signature"
 )
@@ -56,11 +55,7 @@ func publishMode(ctx context.Context, o options, out io.Writer) error {
 		id, user, pass := signature.DeviceCredentials(productKey, names[i], sec, "", signature.HmacSHA256)
 		creds[i] = [3]string{id, user, pass}
 	}
-	in, err := startEmulator(ctx, "", nil, func(c *emulator.Config) {
-		c.Fixtures = f
-		c.MQTTAddr = "127.0.0.1:0"
-		c.MQTTLimits.Off = true
-	})
+	in, err := startBroker(ctx, f)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/iot-emulator/iot-emulator/emulator"
+	"github.com/iot-emulator/iot-emulator/fixtures"
 	"github.com/iot-emulator/iot-emulator/signature"
 )
 
@@ -63,6 +64,17 @@ func startEmulator(ctx context.Context, dbPath string, log *slog.Logger, edit fu
 	in := &instance{srv: srv, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { in.done <- srv.Run(rctx, ln) }()
 	return in, nil
+}
+
+// startBroker starts an emulator with these fixtures and its MQTT broker
+// on a free port, without the per-IP and per-device limits (the load is
+// the point).
+func startBroker(ctx context.Context, f *fixtures.Fixture) (*instance, error) {
+	return startEmulator(ctx, "", nil, func(c *emulator.Config) {
+		c.Fixtures = f
+		c.MQTTAddr = "127.0.0.1:0"
+		c.MQTTLimits.Off = true
+	})
 }
 
 func (in *instance) close() {
@@ -224,6 +236,11 @@ func rss() float64 {
 	if err != nil {
 		return 0
 	}
+	return parseRSS(b)
+}
+
+// parseRSS reads VmRSS, in MiB, from a /proc/…/status file.
+func parseRSS(b []byte) float64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, _ := strconv.ParseFloat(f[1], 64)

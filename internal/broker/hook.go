@@ -63,7 +63,8 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	why := b.limits.admitLogin(sess.ip)
 	var dev iot.Device
 	if why == nil {
-		if dev, why = b.authenticate(pk, sess); why != nil {
+		b.store.run(func() { dev, why = b.authenticate(pk, sess) })
+		if why != nil {
 			b.limits.refusedLogin(sess.ip)
 		}
 	}
@@ -180,7 +181,9 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	if sess == nil || !sess.register {
 		return
 	}
-	d, err := b.st.RenewDeviceSecret(context.Background(), sess.dev.AccessKeyID, sess.dev.IotID)
+	var d iot.Device
+	var err error
+	b.store.run(func() { d, err = b.st.RenewDeviceSecret(context.Background(), sess.dev.AccessKeyID, sess.dev.IotID) })
 	if err != nil {
 		b.log.Error("dynamic registration", "productKey", sess.dev.ProductKey, "deviceName", sess.dev.DeviceName, "err", err)
 		cl.Stop(err)
