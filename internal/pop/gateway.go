@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -288,6 +289,9 @@ func (g *Gateway) write(w http.ResponseWriter, c *Call, body Object, e *Error) i
 		data = EncodeXML(root, out)
 	}
 	w.Header().Set("x-acs-request-id", c.RequestID)
+	// Without a length net/http chunks any body past 2 KB (a page of
+	// devices): more bytes, and more work on both ends.
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
 	w.Write(data)
 	return status

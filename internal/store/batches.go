@@ -150,6 +150,19 @@ func (s *Store) BatchDevices(ctx context.Context, applyID int64, offset, limit i
 // and a batch whose devices hold contiguous seqs (one settlement, nothing
 // deleted since) is paged by seq instead of by OFFSET.
 func (s *Store) BatchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.Device, int, error) {
+	key := pageKey{applyID, offset, limit}
+	if p, ok := s.db.cache.page(key); ok {
+		return p.devs, p.total, nil
+	}
+	gen := s.db.cache.generation()
+	devs, total, err := s.batchPage(ctx, applyID, offset, limit)
+	if err == nil && devs != nil {
+		s.db.cache.putPage(gen, key, batchPage{devs, total})
+	}
+	return devs, total, err
+}
+
+func (s *Store) batchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.Device, int, error) {
 	var total int
 	var first, last sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT b.live, (SELECT MIN(seq) FROM devices WHERE apply_id=b.apply_id), (SELECT MAX(seq) FROM devices WHERE apply_id=b.apply_id)

@@ -75,17 +75,28 @@ func BenchmarkStatusPoll(b *testing.B) {
 }
 
 // BenchmarkPageRead is one QueryPageByApplyId page (50 devices) deep in a
-// 10,000-device batch.
+// 10,000-device batch: read from SQL, and read again (from the cache).
 func BenchmarkPageRead(b *testing.B) {
 	st := benchStore(b)
 	id := settled(b, st, 0, 10_000)
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		devs, _, err := st.BatchPage(ctx, id, 9_000, 50)
-		if err != nil || len(devs) != 50 {
-			b.Fatal(err, len(devs))
+	for _, again := range []bool{false, true} {
+		name := "first read"
+		if again {
+			name = "read again"
 		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !again {
+					store.DropCache(st)
+				}
+				devs, _, err := st.BatchPage(ctx, id, 9_000, 50)
+				if err != nil || len(devs) != 50 {
+					b.Fatal(err, len(devs))
+				}
+			}
+		})
 	}
 }
 

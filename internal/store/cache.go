@@ -8,7 +8,9 @@ import (
 )
 
 // cache holds accounts, products and batches, read on every request (a
-// status poll reads all three), in memory. Every write that may change
+// status poll reads all three), and the pages of batches' devices, which
+// a client reading a batch reads again and again (QueryPageByApplyId
+// until every device is there), in memory. Every write that may change
 // them clears it; a generation number keeps a read that raced a write from
 // filling the cache with what it read before the write committed.
 type cache struct {
@@ -17,6 +19,19 @@ type cache struct {
 	accounts map[string]iot.Account
 	products map[productKey]iot.Product
 	batches  map[int64]iot.Batch
+	pages    map[pageKey]batchPage
+}
+
+// pageKey is one page of a batch's devices; batchPage the devices on it
+// and the batch's total.
+type pageKey struct {
+	applyID       int64
+	offset, limit int
+}
+
+type batchPage struct {
+	devs  []iot.Device
+	total int
 }
 
 type productKey struct{ accessKeyID, productKey string }
@@ -25,8 +40,12 @@ type productKey struct{ accessKeyID, productKey string }
 // emulator holds a few accounts and products, so this is only a guard).
 const maxCached = 4096
 
+// maxPages bounds the cached pages: a page of 50 devices is about 15 KB,
+// and a client pages through one batch at a time.
+const maxPages = 256
+
 func newCache() *cache {
-	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}}
+	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}, pages: map[pageKey]batchPage{}}
 }
 
 // invalidate forgets everything and starts a new generation.
@@ -36,6 +55,7 @@ func (c *cache) invalidate() {
 	clear(c.accounts)
 	clear(c.products)
 	clear(c.batches)
+	clear(c.pages)
 	c.mu.Unlock()
 }
 
@@ -56,13 +76,13 @@ func get[K comparable, V any](c *cache, m map[K]V, k K, own func(V) V) (V, bool)
 	return own(v), ok
 }
 
-func put[K comparable, V any](c *cache, m map[K]V, gen uint64, k K, v V, own func(V) V) {
+func put[K comparable, V any](c *cache, m map[K]V, limit int, gen uint64, k K, v V, own func(V) V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if len(m) >= maxCached {
+	if len(m) >= limit {
 		clear(m)
 	}
 	m[k] = own(v)
@@ -91,12 +111,18 @@ func ownBatch(b iot.Batch) iot.Batch {
 	return b
 }
 
+// ownPage gives the page its own devices.
+func ownPage(p batchPage) batchPage {
+	p.devs = slices.Clone(p.devs)
+	return p
+}
+
 func (c *cache) account(id string) (iot.Account, bool) {
 	return get(c, c.accounts, id, ownAccount)
 }
 
 func (c *cache) putAccount(gen uint64, a iot.Account) {
-	put(c, c.accounts, gen, a.AccessKeyID, a, ownAccount)
+	put(c, c.accounts, maxCached, gen, a.AccessKeyID, a, ownAccount)
 }
 
 func (c *cache) product(accessKeyID, key string) (iot.Product, bool) {
@@ -104,7 +130,7 @@ func (c *cache) product(accessKeyID, key string) (iot.Product, bool) {
 }
 
 func (c *cache) putProduct(gen uint64, p iot.Product) {
-	put(c, c.products, gen, productKey{p.AccessKeyID, p.ProductKey}, p, ownProduct)
+	put(c, c.products, maxCached, gen, productKey{p.AccessKeyID, p.ProductKey}, p, ownProduct)
 }
 
 func (c *cache) batch(applyID int64) (iot.Batch, bool) {
@@ -112,5 +138,13 @@ func (c *cache) batch(applyID int64) (iot.Batch, bool) {
 }
 
 func (c *cache) putBatch(gen uint64, b iot.Batch) {
-	put(c, c.batches, gen, b.ApplyID, b, ownBatch)
+	put(c, c.batches, maxCached, gen, b.ApplyID, b, ownBatch)
+}
+
+func (c *cache) page(k pageKey) (batchPage, bool) {
+	return get(c, c.pages, k, ownPage)
+}
+
+func (c *cache) putPage(gen uint64, k pageKey, p batchPage) {
+	put(c, c.pages, maxPages, gen, k, p, ownPage)
 }

@@ -45,12 +45,13 @@ func isRead(q string) bool {
 }
 
 // invalidates reports a direct write that can change a cached account,
-// product or batch: any write of their tables, and a device insert or
-// delete, which moves a product's device count (by trigger).
+// product, batch or page of a batch's devices: any write of their tables,
+// a device insert or delete, which moves a product's device count (by
+// trigger), and a device update (a page lists DeviceSecret).
 func invalidates(q string) bool {
 	q = strings.ToLower(q)
 	return strings.Contains(q, "accounts") || strings.Contains(q, "instances") || strings.Contains(q, "products") || strings.Contains(q, "batches") ||
-		strings.Contains(q, "into devices") || strings.Contains(q, "from devices")
+		strings.Contains(q, "into devices") || strings.Contains(q, "from devices") || strings.Contains(q, "update devices")
 }
 
 // QueryRowContext runs a one-row query, on the read pool when it only reads.
