@@ -76,7 +76,8 @@ func login(addr string, i int) (net.Conn, byte, error) {
 // BenchmarkDeviceLogin is one device login and logout: signed CONNECT,
 // password check, status ONLINE in SQLite, DISCONNECT by close, OFFLINE.
 func BenchmarkDeviceLogin(b *testing.B) {
-	srv := emutest.New(b, emutest.WithFixture(deviceFixture(100)))
+	// Without limits: past 1,000 logins the per-IP CONNECT bucket refuses.
+	srv := emutest.New(b, emutest.WithFixture(deviceFixture(100)), emutest.WithConfig(func(c *emulator.Config) { c.MQTTLimits.Off = true }))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		conn, code, err := login(srv.MQTTAddr(), i%100)

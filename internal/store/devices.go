@@ -177,9 +177,12 @@ func (s *Store) DeleteDevice(ctx context.Context, accessKeyID, iotID string) err
 
 // DevicesByLogin returns the devices, of any account, with this
 // ProductKey and DeviceName: a device logs in by those alone, and
-// loose-auth accounts may share a ProductKey.
+// loose-auth accounts may share a ProductKey. It seeks the (account,
+// product, name) index once per account: an emulator holds a few, and a
+// second index only for logins would slow every device insert.
 func (s *Store) DevicesByLogin(ctx context.Context, productKey, deviceName string) ([]iot.Device, error) {
-	return collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE product_key=? AND device_name=? ORDER BY seq`, productKey, deviceName))
+	return collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id IN (SELECT access_key_id FROM accounts)
+		AND product_key=? AND device_name=? ORDER BY seq`, productKey, deviceName))
 }
 
 // ApplyDeviceEvent moves a device through the status machine

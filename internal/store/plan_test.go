@@ -16,6 +16,8 @@ func TestQueryPlans(t *testing.T) {
 		{"start-up's OfflineAll", `UPDATE devices SET status='OFFLINE', status_ms=0 WHERE status='ONLINE'`, "devices_online"},
 		{"a QueryDevice page", `SELECT seq FROM devices WHERE access_key_id='ak' AND product_key='a1Prod' ORDER BY created_ms DESC, seq DESC LIMIT 50 OFFSET 9950`, "devices_page"},
 		{"a QueryPageByApplyId page", `SELECT seq FROM devices WHERE apply_id=1 AND seq>=5 ORDER BY seq LIMIT 50`, "devices_apply"},
+		{"a device login's lookup", `SELECT seq FROM devices WHERE access_key_id IN (SELECT access_key_id FROM accounts) AND product_key='a1Prod' AND device_name='d' ORDER BY seq`,
+			"sqlite_autoindex_devices_2 (access_key_id=? AND product_key=? AND device_name=?)"},
 	} {
 		t.Run(c.what+" uses "+c.index, func(t *testing.T) {
 			plan, err := st.Plan(context.Background(), c.query)
