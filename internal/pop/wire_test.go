@@ -37,6 +37,12 @@ func TestWireStrings(t *testing.T) {
 	t.Run("an & stays raw in JSON, as the gateway's Recommend URLs are", func(t *testing.T) {
 		assert.Equal(t, `{"V":"a&b"}`, string(pop.EncodeJSON(pop.Object{{Name: "V", Value: "a&b"}})))
 	})
+	t.Run("a *string renders in both formats exactly as the string it points to", func(t *testing.T) {
+		s := `a"b<c>&中`
+		for _, enc := range []func(pop.Object) []byte{pop.EncodeJSON, func(o pop.Object) []byte { return pop.EncodeXML("R", o) }} {
+			assert.Equal(t, string(enc(pop.Object{{Name: "V", Value: s}})), string(enc(pop.Object{{Name: "V", Value: &s}})))
+		}
+	})
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
