@@ -86,31 +86,30 @@ func measureLogins(ctx context.Context, o options, kind string, creds [][3]strin
 	}
 	defer child.stop()
 	before := procRSS(child.cmd.Process.Pid)
-	var l logins
 	var p *prober
+	var quiet, busy figure
 	if probe {
 		p = startProber(ctx, child.rpc)
 		time.Sleep(time.Second)
-		l.quiet = p.cut()
+		quiet = p.cut()
 	}
 	all, err := loginAll(child.mqtt, creds)
 	if p != nil {
-		l.busy = p.cut()
+		busy = p.cut()
 	}
 	if err != nil {
 		if p != nil {
 			p.stop()
 		}
-		return l, fmt.Errorf("%s: %w", kind, err)
+		return all, fmt.Errorf("%s: %w", kind, err)
 	}
 	defer closeAll(all.conns)
-	all.quiet, all.busy = l.quiet, l.busy
 	if p != nil {
 		time.Sleep(time.Second)
-		all.online = p.cut()
+		all.quiet, all.busy, all.online = quiet, busy, p.cut()
 		p.stop()
-		if all.online.errs+all.busy.errs+all.quiet.errs > 0 {
-			return all, fmt.Errorf("%s: %d GetDeviceStatus calls failed", kind, all.online.errs+all.busy.errs+all.quiet.errs)
+		if n := all.quiet.errs + all.busy.errs + all.online.errs; n > 0 {
+			return all, fmt.Errorf("%s: %d GetDeviceStatus calls failed", kind, n)
 		}
 	}
 	// Give the broker a moment to finish what each login started (status
@@ -290,13 +289,7 @@ func saveHeap(ctx context.Context, base, path string) error {
 }
 
 // procRSS is a process's resident set in MiB.
-func procRSS(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	return parseRSS(b)
-}
+func procRSS(pid int) float64 { return statusRSS("/proc/" + strconv.Itoa(pid) + "/status") }
 
 // loginAll connects every device at once (at most 256 dialling together,
 // so the listen backlog is not what is measured) and waits for each CONNACK.

@@ -231,16 +231,14 @@ func readPages(ctx context.Context, hc *http.Client, base, id string) ([]string,
 }
 
 // rss is this process's resident set in MiB (the emulator runs in it).
-func rss() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func rss() float64 { return statusRSS("/proc/self/status") }
+
+// statusRSS reads VmRSS, in MiB, from a /proc/…/status file.
+func statusRSS(path string) float64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
-	return parseRSS(b)
-}
-
-// parseRSS reads VmRSS, in MiB, from a /proc/…/status file.
-func parseRSS(b []byte) float64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
