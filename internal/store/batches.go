@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
@@ -48,7 +49,16 @@ func nullInt(n *int) any {
 func (s *Store) CreateBatch(ctx context.Context, b iot.Batch, names []iot.BatchName) (iot.Batch, error) {
 	now := s.nowMS()
 	b.Count = len(names)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
+		// bulkTx does not check the foreign keys: the account is checked
+		// here, and the names' batch is the one inserted below.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE access_key_id=?`, b.AccessKeyID).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return iot.ErrNotFound
+			}
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO batches(access_key_id, instance_id, product_key, kind, status, count, due_ms, polls_left, created_ms, updated_ms)
 			VALUES(?,?,?,?,?,?,?,?,?,?)`, b.AccessKeyID, b.InstanceID, b.ProductKey, b.Kind, b.Status, b.Count, nullTime(b.Due), nullInt(b.PollsLeft), now, now)
 		if err != nil {
@@ -69,7 +79,7 @@ func insertNames(ctx context.Context, tx *sql.Tx, applyID int64, names []iot.Bat
 	for start := 0; start < len(names); start += chunk {
 		end := min(start+chunk, len(names))
 		q := make([]byte, 0, 64+(end-start)*12)
-		q = append(q, "INSERT INTO batch_names(apply_id, idx, device_name, nickname, error_msg) VALUES "...)
+		q = append(q, "INSERT OR ROLLBACK INTO batch_names(apply_id, idx, device_name, nickname, error_msg) VALUES "...)
 		args := make([]any, 0, (end-start)*5)
 		for i := start; i < end; i++ {
 			if i > start {
@@ -256,7 +266,7 @@ func (s *Store) CountPoll(ctx context.Context, applyID int64) (bool, error) {
 // transient. quota, when positive, caps the product's devices, read in the
 // same transaction as the inserts so concurrent batches cannot overshoot it.
 func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]string, quota int) (iot.Batch, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
 		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches b WHERE b.apply_id=?`, applyID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return iot.ErrNotFound
@@ -275,9 +285,14 @@ func (s *Store) Settle(ctx context.Context, applyID int64, forced map[string]str
 		if err != nil {
 			return err
 		}
+		// bulkTx does not check the foreign keys: the devices' product is
+		// checked here.
 		var count int
 		if err := tx.QueryRowContext(ctx, `SELECT device_count FROM products WHERE access_key_id=? AND product_key=?`,
-			b.AccessKeyID, b.ProductKey).Scan(&count); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			b.AccessKeyID, b.ProductKey).Scan(&count); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("batch %d: product %s is gone: %w", applyID, b.ProductKey, iot.ErrNotFound)
+			}
 			return err
 		}
 		out, err := iot.Settle(b, names, existing, forced, count, quota)

@@ -43,3 +43,25 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 // DropCache empties the store's cache, for benchmarks of what a read costs
 // when SQL answers it.
 func DropCache(s *Store) { s.db.cache.invalidate() }
+
+// ForeignKeys reports whether the writer enforces foreign keys (tests only).
+func (s *Store) ForeignKeys(ctx context.Context) (bool, error) {
+	var on bool
+	err := s.db.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on)
+	return on, err
+}
+
+// ForeignKeyCheck is how many rows PRAGMA foreign_key_check finds without
+// their parent (tests only).
+func (s *Store) ForeignKeyCheck(ctx context.Context) (int, error) {
+	rows, err := s.db.w.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}

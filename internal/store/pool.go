@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -82,6 +84,31 @@ func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Resu
 // the cache when it ends.
 func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
 	return p.w.BeginTx(ctx, opts)
+}
+
+// uncheckedTx runs fn in a write transaction on the writer with
+// foreign-key enforcement off (Store.bulkTx). The pragma is a no-op inside
+// a transaction, so it is set around one, on the connection held for it,
+// and nothing else runs on that connection meanwhile. Changing it expires
+// the connection's prepared statements; SQLite prepares them again on
+// their next use.
+func (p *pool) uncheckedTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	c, err := p.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys=OFF"); err != nil {
+		return err
+	}
+	defer func() {
+		// Even when ctx has ended: the writer must not go on unchecked.
+		if _, perr := c.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys=ON"); perr != nil {
+			err = errors.Join(err, fmt.Errorf("foreign keys back on: %w", perr))
+		}
+	}()
+	tx, err := c.BeginTx(ctx, nil)
+	return runTx(tx, err, fn)
 }
 
 // PingContext checks the writer answers.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -98,6 +99,51 @@ func TestSettle(t *testing.T) {
 		p, err := st.Product(ctx, "ak", "a1Prod")
 		require.NoError(t, err)
 		assert.Equal(t, 1, p.DeviceCount)
+	})
+	t.Run("a batch of 250 names creates its devices in the order given, with the batch's values", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		names := make([]string, 250) // two full multi-row inserts and a shorter one
+		for i := range names {
+			names[i] = fmt.Sprintf("order%03d", 249-i)
+		}
+		b := newBatch(t, st, iot.StatusCreate, names...)
+		got, err := st.Settle(ctx, b.ApplyID, nil, 0)
+		require.NoError(t, err)
+		assert.Equal(t, iot.StatusCreateSuccess, got.Status)
+		page, total, err := st.BatchPage(ctx, b.ApplyID, 0, 250)
+		require.NoError(t, err)
+		require.Equal(t, 250, total)
+		for i, d := range page {
+			require.Equal(t, names[i], d.DeviceName, "device %d", i)
+		}
+		d, err := st.DeviceByIotID(ctx, "ak", page[249].IotID)
+		require.NoError(t, err)
+		assert.Equal(t, b.ApplyID, d.ApplyID)
+		assert.Equal(t, iot.DeviceUnactive, d.Status)
+		assert.Equal(t, "a1Prod", d.ProductKey)
+		p, err := st.Product(ctx, "ak", "a1Prod")
+		require.NoError(t, err)
+		assert.Equal(t, 250, p.DeviceCount)
+	})
+	t.Run("foreign keys are enforced again after a batch is stored and settled", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		b := newBatch(t, st, iot.StatusCreate, "fkdev001", "fkdev002")
+		_, err := st.Settle(ctx, b.ApplyID, nil, 0)
+		require.NoError(t, err)
+		on, err := st.ForeignKeys(ctx)
+		require.NoError(t, err)
+		assert.True(t, on)
+		orphans, err := st.ForeignKeyCheck(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, orphans)
+	})
+	t.Run("a batch of an account that is gone is refused", func(t *testing.T) {
+		st := openWithProduct(t, store.Memory)
+		_, err := st.CreateBatch(ctx, iot.Batch{AccessKeyID: "nobody", ProductKey: "a1Prod", Kind: iot.KindNames, Status: iot.StatusCheck}, []iot.BatchName{{DeviceName: "orphan01"}})
+		assert.ErrorIs(t, err, iot.ErrNotFound)
+		orphans, err := st.ForeignKeyCheck(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, orphans)
 	})
 	t.Run("a settled batch cannot be settled again", func(t *testing.T) {
 		st := openWithProduct(t, store.Memory)

@@ -191,12 +191,29 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.deviceTx(ctx, fn)
 }
 
+// bulkTx is tx for the multi-row inserts of a batch, with SQLite's
+// foreign-key checks off: fn must make sure, inside the transaction, that
+// the parent rows it inserts under exist. With an immediate foreign key, a
+// multi-row INSERT copies every page it touches into a statement journal,
+// in case a later row fails its check and the statement has to be undone;
+// that was a fifth of a 10,000-device settlement.
+func (s *Store) bulkTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer s.db.cache.invalidate()
+	return s.db.uncheckedTx(ctx, fn)
+}
+
 // deviceTx is a write transaction that touches only what devices report
 // (property, event and service history, shadows, desired values, the
 // message log): nothing the cache holds, so MQTT traffic does not send
 // every RPC call back to SQL.
 func (s *Store) deviceTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
+	return runTx(tx, err, fn)
+}
+
+// runTx runs fn in tx, just begun (or not, with err), and commits it, or
+// rolls it back when fn fails.
+func runTx(tx *sql.Tx, err error, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
