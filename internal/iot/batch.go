@@ -87,6 +87,13 @@ type BatchName struct {
 	ErrorMsg string
 }
 
+// BatchDevice is what a page of a batch's devices (QueryPageByApplyId)
+// shows of each: a quarter of a Device's size, which is what copying a
+// cached page costs.
+type BatchDevice struct {
+	DeviceID, DeviceName, DeviceSecret, IotID string
+}
+
 // NameFailure is one name that fails as a batch settles.
 type NameFailure struct {
 	// Index is the name's position in the batch.

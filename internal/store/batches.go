@@ -159,7 +159,7 @@ func (s *Store) BatchDevices(ctx context.Context, applyID int64, offset, limit i
 // batch's size and the page's depth: the total is the batch's kept count,
 // and a batch whose devices hold contiguous seqs (one settlement, nothing
 // deleted since) is paged by seq instead of by OFFSET.
-func (s *Store) BatchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.Device, int, error) {
+func (s *Store) BatchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.BatchDevice, int, error) {
 	key := pageKey{applyID, offset, limit}
 	if p, ok := s.db.cache.page(key); ok {
 		return p.devs, p.total, nil
@@ -172,7 +172,7 @@ func (s *Store) BatchPage(ctx context.Context, applyID int64, offset, limit int)
 	return devs, total, err
 }
 
-func (s *Store) batchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.Device, int, error) {
+func (s *Store) batchPage(ctx context.Context, applyID int64, offset, limit int) ([]iot.BatchDevice, int, error) {
 	var total int
 	var first, last sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT b.live, (SELECT MIN(seq) FROM devices WHERE apply_id=b.apply_id), (SELECT MAX(seq) FROM devices WHERE apply_id=b.apply_id)
@@ -195,9 +195,9 @@ func (s *Store) batchPage(ctx context.Context, applyID int64, offset, limit int)
 		return nil, 0, err
 	}
 	defer rows.Close()
-	out := make([]iot.Device, 0, limit)
+	out := make([]iot.BatchDevice, 0, limit)
 	for rows.Next() {
-		var d iot.Device
+		var d iot.BatchDevice
 		if err := rows.Scan(&d.DeviceID, &d.DeviceName, &d.DeviceSecret, &d.IotID); err != nil {
 			return nil, 0, err
 		}

@@ -30,7 +30,7 @@ type pageKey struct {
 }
 
 type batchPage struct {
-	devs  []iot.Device
+	devs  []iot.BatchDevice
 	total int
 }
 
