@@ -212,17 +212,28 @@ func waitStatus(ctx context.Context, hc *http.Client, base, id, want string) err
 }
 
 // readPages reads every QueryPageByApplyId page (PageSize 50) of a batch
-// and returns the device names.
+// and returns the device names. It decodes each page into a struct, as the
+// SDKs do: into a map, the decoding had been most of the time a page took.
 func readPages(ctx context.Context, hc *http.Client, base, id string) ([]string, error) {
 	var names []string
 	for page := 1; ; page++ {
-		v, err := call(ctx, hc, base, "QueryPageByApplyId", map[string]string{"ApplyId": id, "PageSize": "50", "CurrentPage": strconv.Itoa(page)})
+		body, err := callRaw(ctx, hc, http.MethodGet, base, "QueryPageByApplyId", map[string]string{"ApplyId": id, "PageSize": "50", "CurrentPage": strconv.Itoa(page)})
 		if err != nil {
 			return names, err
 		}
-		list, _ := v["ApplyDeviceList"].(map[string]any)["ApplyDeviceInfo"].([]any)
+		var v struct {
+			Success, Code, ErrorMessage any
+			ApplyDeviceList             struct{ ApplyDeviceInfo []struct{ DeviceName string } }
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return names, err
+		}
+		if v.Success != true {
+			return names, fmt.Errorf("QueryPageByApplyId: %v %v", v.Code, v.ErrorMessage)
+		}
+		list := v.ApplyDeviceList.ApplyDeviceInfo
 		for _, d := range list {
-			names = append(names, d.(map[string]any)["DeviceName"].(string))
+			names = append(names, d.DeviceName)
 		}
 		if len(list) < 50 {
 			return names, nil
