@@ -20,7 +20,19 @@ type cache struct {
 	products map[productKey]iot.Product
 	batches  map[int64]iot.Batch
 	pages    map[pageKey]batchPage
+	bounds   map[boundKey]pageBound
 }
+
+// boundKey is one offset of a product's devices, newest first (QueryDevice's
+// order); pageBound the sort key of the device there. A page read from a
+// known bound seeks to it instead of stepping over every device before it:
+// the deepest page the API allows steps over 10,000.
+type boundKey struct {
+	accessKeyID, productKey string
+	offset                  int
+}
+
+type pageBound struct{ created, seq int64 }
 
 // pageKey is one page of a batch's devices; batchPage the devices on it
 // and the batch's total.
@@ -44,8 +56,12 @@ const maxCached = 4096
 // and a client pages through one batch at a time.
 const maxPages = 256
 
+// maxBounds bounds the page bounds kept (two a page read, 56 bytes each).
+const maxBounds = 1024
+
 func newCache() *cache {
-	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}, pages: map[pageKey]batchPage{}}
+	return &cache{accounts: map[string]iot.Account{}, products: map[productKey]iot.Product{}, batches: map[int64]iot.Batch{}, pages: map[pageKey]batchPage{},
+		bounds: map[boundKey]pageBound{}}
 }
 
 // invalidate forgets everything and starts a new generation.
@@ -56,6 +72,7 @@ func (c *cache) invalidate() {
 	clear(c.products)
 	clear(c.batches)
 	clear(c.pages)
+	clear(c.bounds)
 	c.mu.Unlock()
 }
 
@@ -148,3 +165,14 @@ func (c *cache) page(k pageKey) (batchPage, bool) {
 func (c *cache) putPage(gen uint64, k pageKey, p batchPage) {
 	put(c, c.pages, maxPages, gen, k, p, ownPage)
 }
+
+func (c *cache) bound(k boundKey) (pageBound, bool) {
+	return get(c, c.bounds, k, same)
+}
+
+func (c *cache) putBound(gen uint64, k boundKey, b pageBound) {
+	put(c, c.bounds, maxBounds, gen, k, b, same)
+}
+
+// same is the own of values that share nothing.
+func same[V any](v V) V { return v }

@@ -33,6 +33,34 @@ func scanDevice(sc interface{ Scan(...any) error }) (iot.Device, error) {
 	return d, err
 }
 
+// collectDevicesSeq is collectDevices for rows of deviceCols and then
+// seq, with each device's seq.
+func collectDevicesSeq(rows *sql.Rows, err error) ([]iot.Device, []int64, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []iot.Device
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		d, err := scanDevice(withSeq{rows, &seq})
+		if err != nil {
+			return nil, nil, err
+		}
+		out, seqs = append(out, d), append(seqs, seq)
+	}
+	return out, seqs, rows.Err()
+}
+
+// withSeq scans a row's seq after the columns its caller asks for.
+type withSeq struct {
+	rows *sql.Rows
+	seq  *int64
+}
+
+func (w withSeq) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.seq)...) }
+
 func collectDevices(rows *sql.Rows, err error) ([]iot.Device, error) {
 	if err != nil {
 		return nil, err
@@ -161,9 +189,57 @@ func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, 
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, err
 	}
-	out, err := collectDevices(s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE access_key_id=? AND product_key=?
+	// A page starting at, or just after, one read before seeks to that
+	// device: paging on, or reading a page again, costs what a first page
+	// does. A bound is a device's place in the list, so any insert or
+	// delete of a device clears them with the rest of the cache.
+	// A first page needs no bound.
+	gen := s.db.cache.generation()
+	for skip := 0; skip < 2 && offset > 0; skip++ {
+		if b, ok := s.db.cache.bound(boundKey{accessKeyID, productKey, offset - skip}); ok {
+			out, err := s.pageFrom(ctx, gen, accessKeyID, productKey, offset, b, skip, limit)
+			return out, total, err
+		}
+	}
+	out, seqs, err := collectDevicesSeq(s.db.QueryContext(ctx, `SELECT `+deviceCols+`, seq FROM devices WHERE access_key_id=? AND product_key=?
 		ORDER BY created_ms DESC, seq DESC LIMIT ? OFFSET ?`, accessKeyID, productKey, limit, offset))
+	if err == nil {
+		s.keepBounds(gen, accessKeyID, productKey, offset, out, seqs)
+	}
 	return out, total, err
+}
+
+// pageFrom reads the page of limit devices at offset, skip places after
+// the device at bound b: those with b's created_ms from its seq down, then
+// the older ones (devices of one batch share created_ms, so a single
+// row-value range would scan the batch).
+func (s *Store) pageFrom(ctx context.Context, gen uint64, accessKeyID, productKey string, offset int, b pageBound, skip, limit int) ([]iot.Device, error) {
+	out, seqs, err := collectDevicesSeq(s.db.QueryContext(ctx, `SELECT `+deviceCols+`, seq FROM devices WHERE access_key_id=? AND product_key=?
+		AND created_ms=? AND seq<=? ORDER BY created_ms DESC, seq DESC LIMIT ?`, accessKeyID, productKey, b.created, b.seq, skip+limit))
+	if err != nil {
+		return nil, err
+	}
+	if n := skip + limit - len(out); n > 0 {
+		older, more, err := collectDevicesSeq(s.db.QueryContext(ctx, `SELECT `+deviceCols+`, seq FROM devices WHERE access_key_id=? AND product_key=?
+			AND created_ms<? ORDER BY created_ms DESC, seq DESC LIMIT ?`, accessKeyID, productKey, b.created, n))
+		if err != nil {
+			return nil, err
+		}
+		out, seqs = append(out, older...), append(seqs, more...)
+	}
+	out, seqs = out[min(skip, len(out)):], seqs[min(skip, len(seqs)):]
+	s.keepBounds(gen, accessKeyID, productKey, offset, out, seqs)
+	return out, nil
+}
+
+// keepBounds remembers where the page read at offset begins and ends.
+func (s *Store) keepBounds(gen uint64, accessKeyID, productKey string, offset int, devs []iot.Device, seqs []int64) {
+	if len(devs) == 0 {
+		return
+	}
+	last := len(devs) - 1
+	s.db.cache.putBound(gen, boundKey{accessKeyID, productKey, offset}, pageBound{devs[0].Created.UnixMilli(), seqs[0]})
+	s.db.cache.putBound(gen, boundKey{accessKeyID, productKey, offset + last}, pageBound{devs[last].Created.UnixMilli(), seqs[last]})
 }
 
 // DeleteDevice removes a device, freeing its name.

@@ -2,13 +2,17 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/iot-emulator/iot-emulator/internal/iot"
+	"github.com/iot-emulator/iot-emulator/internal/store"
 )
 
 func TestCreateDevice(t *testing.T) {
@@ -97,4 +101,85 @@ func TestDevicesByName(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, got)
 	})
+}
+
+func TestDevicePageBounds(t *testing.T) {
+	ctx := context.Background()
+	// A clock that moves only when told: devices of one batch, and devices
+	// created within one tick, share created_ms.
+	var now atomic.Int64
+	now.Store(1_700_000_000_000)
+	st, err := store.Open(ctx, store.Memory, func() time.Time { return time.UnixMilli(now.Load()) })
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.Add(ctx, []iot.Seed{{Account: iot.Account{AccessKeyID: "ak", AccessKeySecret: "secret"}}}))
+	_, err = st.CreateProduct(ctx, iot.Product{AccessKeyID: "ak", ProductKey: "a1Prod", ProductName: "prod_one"}, 0)
+	require.NoError(t, err)
+	for i := range 20 {
+		_, err := st.CreateDevice(ctx, iot.Device{AccessKeyID: "ak", ProductKey: "a1Prod", DeviceName: fmt.Sprintf("one%03d", i)}, 0)
+		require.NoError(t, err)
+		if i%3 == 0 {
+			now.Add(1)
+		}
+	}
+	for r := range 3 {
+		names := make([]iot.BatchName, 25)
+		for i := range names {
+			names[i].DeviceName = fmt.Sprintf("b%d_%03d", r, i)
+		}
+		b, err := st.CreateBatch(ctx, iot.Batch{AccessKeyID: "ak", ProductKey: "a1Prod", Kind: iot.KindNames, Status: iot.StatusCreate}, names)
+		require.NoError(t, err)
+		_, err = st.Settle(ctx, b.ApplyID, nil, 0)
+		require.NoError(t, err)
+		now.Add(1)
+	}
+	// fresh is a page as a store with nothing cached reads it: by OFFSET.
+	fresh := func(offset, limit int) []string {
+		store.DropCache(st)
+		devs, _, err := st.DevicePage(ctx, "ak", "a1Prod", offset, limit)
+		require.NoError(t, err)
+		return deviceNames(devs)
+	}
+	read := func(offset, limit int) []string {
+		devs, total, err := st.DevicePage(ctx, "ak", "a1Prod", offset, limit)
+		require.NoError(t, err)
+		require.Equal(t, 95, total)
+		return deviceNames(devs)
+	}
+	t.Run("paging on from each page's end lists what OFFSET lists", func(t *testing.T) {
+		store.DropCache(st)
+		var got []string
+		for offset := 0; offset < 95; offset += 7 {
+			got = append(got, read(offset, 7)...)
+		}
+		assert.Equal(t, fresh(0, 95), got)
+	})
+	t.Run("a page read again, and one starting a device later, are the same as read afresh", func(t *testing.T) {
+		for _, offset := range []int{7, 30, 44, 88, 94} {
+			want, wantNext := fresh(offset, 10), fresh(offset+1, 10)
+			read(offset, 10)
+			assert.Equal(t, want, read(offset, 10), "offset %d again", offset)
+			assert.Equal(t, wantNext, read(offset+1, 10), "offset %d", offset+1)
+		}
+	})
+	t.Run("a deleted device is gone from a page read from a bound", func(t *testing.T) {
+		store.DropCache(st)
+		page := read(40, 10)
+		d, err := st.DeviceByName(ctx, "ak", "a1Prod", page[0])
+		require.NoError(t, err)
+		require.NoError(t, st.DeleteDevice(ctx, "ak", d.IotID))
+		devs, total, err := st.DevicePage(ctx, "ak", "a1Prod", 40, 10)
+		require.NoError(t, err)
+		assert.Equal(t, 94, total)
+		assert.NotContains(t, deviceNames(devs), page[0])
+		assert.Equal(t, page[1:], deviceNames(devs)[:9])
+	})
+}
+
+func deviceNames(devs []iot.Device) []string {
+	out := make([]string, len(devs))
+	for i, d := range devs {
+		out[i] = d.DeviceName
+	}
+	return out
 }
