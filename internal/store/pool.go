@@ -92,23 +92,50 @@ func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error
 // and nothing else runs on that connection meanwhile. Changing it expires
 // the connection's prepared statements; SQLite prepares them again on
 // their next use.
+//
+// The connection must never go back to the pool unchecked, whatever ctx
+// does: the pragmas run without its cancellation, and so does the
+// transaction itself (database/sql would otherwise roll a cancelled one
+// back from another goroutine, after the pragma had been a no-op inside
+// it). fn's statements still take ctx, so a cancelled caller fails them
+// and the transaction is rolled back here.
 func (p *pool) uncheckedTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	c, err := p.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys=OFF"); err != nil {
-		return err
-	}
+	bg := context.WithoutCancel(ctx)
 	defer func() {
-		// Even when ctx has ended: the writer must not go on unchecked.
-		if _, perr := c.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys=ON"); perr != nil {
-			err = errors.Join(err, fmt.Errorf("foreign keys back on: %w", perr))
+		if rerr := checkForeignKeys(bg, c); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
 	}()
-	tx, err := c.BeginTx(ctx, nil)
+	if _, err := c.ExecContext(bg, "PRAGMA foreign_keys=OFF"); err != nil {
+		return err
+	}
+	tx, err := c.BeginTx(bg, nil)
 	return runTx(tx, err, fn)
+}
+
+// checkForeignKeys turns foreign-key enforcement back on and reads it
+// back. A transaction left open on the connection (a COMMIT that failed,
+// say) makes the pragma a no-op, so that one is rolled back first.
+func checkForeignKeys(ctx context.Context, c *sql.Conn) error {
+	for range 2 {
+		if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys=ON"); err != nil {
+			return fmt.Errorf("foreign keys back on: %w", err)
+		}
+		var on bool
+		if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+			return fmt.Errorf("foreign keys back on: %w", err)
+		}
+		if on {
+			return nil
+		}
+		c.ExecContext(ctx, "ROLLBACK") // fails harmlessly when none is open
+	}
+	return errors.New("foreign keys back on: the writer still has them off")
 }
 
 // PingContext checks the writer answers.
