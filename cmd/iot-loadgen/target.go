@@ -222,13 +222,14 @@ func readPages(ctx context.Context, hc *http.Client, base, id string) ([]string,
 			return names, err
 		}
 		var v struct {
-			Success, Code, ErrorMessage any
-			ApplyDeviceList             struct{ ApplyDeviceInfo []struct{ DeviceName string } }
+			Success            bool
+			Code, ErrorMessage string
+			ApplyDeviceList    struct{ ApplyDeviceInfo []struct{ DeviceName string } }
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
 			return names, err
 		}
-		if v.Success != true {
+		if !v.Success {
 			return names, fmt.Errorf("QueryPageByApplyId: %v %v", v.Code, v.ErrorMessage)
 		}
 		list := v.ApplyDeviceList.ApplyDeviceInfo

@@ -16,13 +16,15 @@ const bulkRows = 100
 // status, batch and times: those are bound once, in the SELECT list, and
 // each row of the VALUES binds only its own five values, in the order
 // given (a plain scan of the VALUES keeps it, so seq follows the slice).
-// Plain "?": the driver asks SQLite the name of every numbered parameter,
-// which SQLite finds by a linear search. Every bound value costs the driver a
-// bind and a clear under SQLite's mutex, which were a quarter of a
-// 10,000-device settlement at 11 a row. OR ROLLBACK: a multi-row INSERT
-// whose conflicts abort the statement makes SQLite copy every page it
-// touches into a statement journal, to undo the rows before the failing
-// one; the caller's transaction is abandoned on any error anyway.
+// Every bound value costs the driver a bind and a clear under SQLite's
+// mutex, which were a quarter of a 10,000-device settlement at 11 a row.
+// Plain "?", not "?NNN": the driver asks SQLite the name of every numbered
+// parameter, which SQLite finds by a linear search.
+//
+// OR ROLLBACK: a multi-row INSERT whose conflicts abort the statement
+// makes SQLite copy every page it touches into a statement journal, to
+// undo the rows before the failing one; the caller's transaction is
+// abandoned on any error anyway.
 func bulkDeviceSQL(n int) string {
 	b := make([]byte, 0, 200+n*32)
 	b = append(b, "INSERT OR ROLLBACK INTO devices(access_key_id, product_key, status, apply_id, created_ms, modified_ms, device_name, device_secret, device_id, iot_id, nickname)\n"+
@@ -40,8 +42,7 @@ func bulkDeviceSQL(n int) string {
 // chunk but a batch's last.
 var fullBulkDeviceSQL = bulkDeviceSQL(bulkRows)
 
-// insertDevices inserts devices inside tx: full chunks through one
-// statement prepared for the transaction, the rest row by row; then it
+// insertDevices inserts devices inside tx (insertDeviceRows); then it
 // counts them in their products and batches (migration 0004 left that to
 // the inserting code).
 func insertDevices(ctx context.Context, tx *sql.Tx, devices []iot.Device) error {

@@ -191,9 +191,9 @@ func (s *Store) DevicePage(ctx context.Context, accessKeyID, productKey string, 
 	}
 	// A page starting at, or just after, one read before seeks to that
 	// device: paging on, or reading a page again, costs what a first page
-	// does. A bound is a device's place in the list, so any insert or
-	// delete of a device clears them with the rest of the cache.
-	// A first page needs no bound.
+	// does (which needs no bound). A bound is a device's place in the
+	// list, so any insert or delete of a device clears them with the rest
+	// of the cache.
 	gen := s.db.cache.generation()
 	for skip := 0; skip < 2 && offset > 0; skip++ {
 		if b, ok := s.db.cache.bound(boundKey{accessKeyID, productKey, offset - skip}); ok {

@@ -15,8 +15,8 @@ import (
 func TestUncheckedTx(t *testing.T) {
 	foreignKeys := func(t *testing.T, s *Store) bool {
 		t.Helper()
-		var on bool
-		require.NoError(t, s.db.w.QueryRowContext(context.Background(), "PRAGMA foreign_keys").Scan(&on))
+		on, err := s.ForeignKeys(context.Background())
+		require.NoError(t, err)
 		return on
 	}
 	open := func(t *testing.T) *Store {
